@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "net/net.h"
+#include "overlay/overlay.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hints.h"
+#include "util/json.h"
+#include "util/xalloc.h"
+
+static const char info_help[]
+    = "Usage: sbx info [--format text|json]\n"
+      "\n"
+      "Show what this host allows (user namespaces and their mode, overlay, FUSE,\n"
+      "TUN, cgroups) and the paths sbx uses, with a hint for each missing feature.\n";
+
+/* One host feature: usable or not, with the reason and the fix.  */
+struct feature
+{
+  const char *name;
+  bool ok;
+  char *detail;
+  char *hint;
+};
+
+static void
+feature_from (struct feature *f, const char *name, int r, struct sbx_error *err, const char *okmsg)
+{
+  f->name = name;
+  f->ok = r == 0;
+  f->detail = xstrdup (r == 0 ? okmsg : err->msg);
+  f->hint = NULL;
+  if (r < 0)
+    {
+      /* The hint is part of the message "(hint: …)"; split it out.  */
+      char *h = strstr (f->detail, " (hint: ");
+
+      if (h)
+        {
+          f->hint = xstrndup (h + 8, strlen (h + 8) - 1);
+          *h = '\0';
+        }
+    }
+  sbx_error_free (err);
+}
+
+static const char *
+tmp_base (void)
+{
+  const char *t = getenv ("TMPDIR");
+  return t && *t == '/' ? t : "/tmp";
+}
+
+int
+cli_info (const struct cli_globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "format", required_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct feature feats[4];
+  struct sbx_userns_plan plan;
+  struct sbx_error *err = NULL;
+  cleanup_free char *store = cli_store_root (g);
+  cleanup_free char *state = NULL;
+  cleanup_free char *state_err = NULL;
+  struct utsname un;
+  bool json = false;
+  const char *cgroup;
+  size_t i;
+  int c, r;
+
+  while ((c = getopt_long (argc, argv, "+:f:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f':
+        if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
+          json = true;
+        else if (strcmp (optarg, "text") != 0)
+          return cli_usage_error ("info", "invalid --format `%s`: expected text or json", optarg);
+        break;
+      case 'h':
+        fputs (info_help, stdout);
+        return 0;
+      default:
+        return cli_getopt_error ("info", c, argv);
+      }
+  if (optind < argc)
+    return cli_usage_error ("info", "unexpected argument `%s`", argv[optind]);
+
+  (void) uname (&un);
+  sbx_userns_detect (&plan);
+  r = sbx_runtime_probe_userns (&err);
+  feature_from (&feats[0], "user namespaces", r, err, "usable");
+  err = NULL;
+  r = sbx_overlay_probe_native (tmp_base (), &err);
+  feature_from (&feats[1], "native overlay", r, err, "usable in a user namespace (userxattr)");
+  err = NULL;
+  r = sbx_overlay_probe_fuse (&err);
+  feature_from (&feats[2], "fuse", r, err, "/dev/fuse usable");
+  err = NULL;
+  r = sbx_net_probe_tun (&err);
+  feature_from (&feats[3], "tun", r, err, "/dev/net/tun usable");
+  err = NULL;
+  cgroup = sbx_runtime_cgroup_mode ();
+  state = sbx_runtime_state_dir (&err);
+  if (state == NULL)
+    {
+      state_err = xstrdup (err->msg);
+      sbx_error_clear (&err);
+    }
+
+  if (json)
+    {
+      cleanup_json struct sbx_json *root = sbx_json_object ();
+      struct sbx_json *host = sbx_json_object ();
+      struct sbx_json *userns = sbx_json_object ();
+      struct sbx_json *features = sbx_json_object ();
+      struct sbx_json *paths = sbx_json_object ();
+      cleanup_free char *out = NULL;
+
+      sbx_json_set_str (root, "version", SBX_VERSION);
+      sbx_json_set_str (host, "kernel", un.release);
+      sbx_json_set_str (host, "arch", un.machine);
+      sbx_json_set_str (host, "cgroups", cgroup);
+      sbx_json_set_bool (host, "resourceLimits", false);
+      sbx_json_set (root, "host", host);
+      sbx_json_set_str (userns, "mode", plan.mode == SBX_USERNS_SUBUID ? "subuid" : "single");
+      sbx_json_set_str (userns, "reason", plan.reason);
+      sbx_json_set_int (userns, "uid", plan.uid);
+      sbx_json_set_int (userns, "gid", plan.gid);
+      sbx_json_set (root, "userns", userns);
+      for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
+        {
+          struct sbx_json *f = sbx_json_object ();
+
+          sbx_json_set_bool (f, "usable", feats[i].ok);
+          sbx_json_set_str (f, "detail", feats[i].detail);
+          sbx_json_set_str (f, "hint", feats[i].hint);
+          sbx_json_set (features, feats[i].name, f);
+        }
+      sbx_json_set (root, "features", features);
+      sbx_json_set_str (paths, "store", store);
+      sbx_json_set_str (paths, "state", state);
+      sbx_json_set (root, "paths", paths);
+      out = sbx_json_dump (root);
+      fputs (out, stdout);
+    }
+  else
+    {
+      printf ("version:          %s\n", SBX_VERSION);
+      printf ("kernel:           %s %s\n", un.release, un.machine);
+      printf ("userns mode:      %s (%s)\n", plan.mode == SBX_USERNS_SUBUID ? "subuid" : "single",
+              plan.reason);
+      if (plan.mode == SBX_USERNS_SINGLE)
+        printf ("hint: %s\n", sbx_hint (SBX_HINT_SUBUID, 0));
+      for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
+        {
+          printf ("%-17s %s%s\n", feats[i].name, feats[i].ok ? "yes: " : "no: ", feats[i].detail);
+          if (feats[i].hint)
+            printf ("hint: %s\n", feats[i].hint);
+        }
+      printf ("cgroups:          %s; resource limits: unavailable\n", cgroup);
+      printf ("hint: %s\n", sbx_hint (SBX_HINT_CGROUP, 0));
+      printf ("network:          none and host (slirp not available yet)\n");
+      printf ("root filesystem:  --rootfs trees only (image store not used yet)\n");
+      printf ("store:            %s\n", store);
+      printf ("state:            %s\n", state ? state : state_err);
+    }
+  for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
+    {
+      free (feats[i].detail);
+      free (feats[i].hint);
+    }
+  return 0;
+}

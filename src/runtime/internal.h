@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Shared by the runtime's files and their unit tests; nobody else.  */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/runtime.h"
+
+struct sbx_error;
+
+/* ---- sync.c: the monitor <-> setup child protocol ---- */
+
+enum sync_kind
+{
+  SYNC_GO = 1,     /* monitor → child: id maps are written, carry on */
+  SYNC_ERROR,      /* child → monitor: setup failed (code, text) */
+  SYNC_EXEC_ERROR, /* child → monitor: execve failed (code, text) */
+  SYNC_PTY,        /* child → monitor: the pty master follows as an fd */
+};
+
+struct sync_msg
+{
+  uint32_t kind;
+  int32_t code;
+  char text[480];
+};
+
+int sync_send (int sock, enum sync_kind kind, struct sbx_error **err);
+/* Report E (or errno CODE with TEXT) to the monitor and _exit(STATUS).  */
+__attribute__ ((noreturn)) void sync_report_and_exit (int sock, enum sync_kind kind,
+                                                      const struct sbx_error *e, int status);
+/* Send a message of KIND carrying FD (SCM_RIGHTS).  */
+int sync_send_fd (int sock, enum sync_kind kind, int fd, struct sbx_error **err);
+/* Read one message without blocking; an fd that came with it goes to
+   *FD_OUT (-1 if none).  0: a message; 1: the peer closed the socket;
+   2: nothing to read yet.  */
+int sync_recv (int sock, struct sync_msg *out, int *fd_out, struct sbx_error **err);
+
+/* ---- setup.c: what the setup child does, in order ---- */
+
+struct setup_ctx
+{
+  const struct sbx_run_config *cfg;
+  const struct sbx_user *user; /* resolved -u */
+  const char *hostname;
+  const char *state_dir; /* holds hosts, hostname, resolv.conf */
+  int sync_fd;
+  uid_t inside_uid; /* the invoking user's id inside (0, or its own with keep-id) */
+  gid_t inside_gid;
+  bool can_setgroups; /* false in single mode (setgroups is denied) */
+};
+
+__attribute__ ((noreturn)) void setup_child_main (const struct setup_ctx *ctx);
+
+/* ---- mounts.c ---- */
+
+int mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err);
+/* Make the mount at PATH (and, if RECURSIVE, those below it) read-only,
+   keeping its other flags.  */
+int mounts_make_readonly (const char *path, bool recursive, struct sbx_error **err);
+
+/* ---- caps.c ---- */
+
+/* Restrict the bounding set to MASK and clear inheritable and ambient.  */
+int caps_apply (uint64_t mask, struct sbx_error **err);
+
+/* ---- exec.c ---- */
+
+/* Find ARGV[0] along PATH from ENV and execve it.  Returns only on failure,
+   with *ERR set and *STATUS = 126 or 127.  */
+int exec_command (char *const *argv, char *const *env, int *status, struct sbx_error **err);
+
+/* ---- init.c ---- */
+
+/* Run as PID 1 with --init: forward signals to CHILD, reap every process,
+   exit with CHILD's status (128+N when killed by signal N).  */
+__attribute__ ((noreturn)) void init_reaper_main (pid_t child);
+
+/* ---- etc.c: generated /etc files ---- */
+
+char *etc_hosts_content (const char *hostname, enum sbx_network_mode net, const char *host_hosts);
+char *etc_resolv_content (const char *host_resolv);
+
+/* ---- monitor.c ---- */
+
+struct monitor_ctx
+{
+  pid_t child;
+  int sync_fd;
+  int sigfd;
+  bool tty;
+  bool interactive;
+};
+
+/* Drive the container until it ends: forward signals, relay the tty, turn a
+   setup report into *ERR.  Returns the wait status or -1.  */
+int monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err);

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define SBX_LOG_MODULE "monitor"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fd.h"
+#include "util/log.h"
+
+/* The monitor's loop (DESIGN.md §2): one poll() over the sync socket, a
+   signalfd and, with -t, the terminal and the pty master.  Without -t the
+   container holds the caller's stdio itself and nothing is copied.  */
+
+struct raw_tty
+{
+  bool active;
+  struct termios saved;
+};
+
+static void
+raw_tty_restore (struct raw_tty *t)
+{
+  if (t->active)
+    (void) tcsetattr (STDIN_FILENO, TCSADRAIN, &t->saved);
+}
+
+static void
+copy_winsize (int master)
+{
+  struct winsize ws;
+
+  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    (void) ioctl (master, TIOCSWINSZ, &ws);
+}
+
+/* Copy what is available from IN to OUT; false at end of input.  */
+static bool
+relay (int in, int out)
+{
+  char buf[65536];
+  ssize_t n = read (in, buf, sizeof buf);
+  struct sbx_error *err = NULL;
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (n <= 0)
+    return false; /* EIO from a master whose slave side is all closed */
+  if (sbx_write_all (out, buf, (size_t) n, &err) < 0)
+    {
+      sbx_error_clear (&err);
+      return false;
+    }
+  return true;
+}
+
+struct monitor_state
+{
+  struct sbx_error *report; /* what the setup child said went wrong */
+  int report_status;        /* 125, or 126/127 for exec failures */
+  int master;
+  bool sync_open;
+  bool exited;
+  int wait_status;
+};
+
+static int
+handle_sync (struct monitor_ctx *m, struct monitor_state *st, struct sbx_error **err)
+{
+  for (;;)
+    {
+      struct sync_msg msg;
+      int fd = -1;
+      int r = sync_recv (m->sync_fd, &msg, &fd, err);
+
+      if (r < 0)
+        return -1;
+      if (r == 2)
+        return 0;
+      if (r == 1)
+        {
+          st->sync_open = false; /* the command was exec'd, or setup died */
+          return 0;
+        }
+      switch (msg.kind)
+        {
+        case SYNC_PTY:
+          if (fd < 0)
+            return sbx_err (err, EPROTO, "pty message without an fd");
+          st->master = fd;
+          (void) fcntl (fd, F_SETFL, O_NONBLOCK);
+          copy_winsize (fd);
+          break;
+        case SYNC_ERROR:
+        case SYNC_EXEC_ERROR:
+          if (st->report == NULL)
+            {
+              sbx_err_raw (&st->report, msg.code, msg.text);
+              /* After a failed execve the child exits 126 or 127 (exec.c):
+                 its status is ours.  */
+              st->report_status = msg.kind == SYNC_EXEC_ERROR ? -1 : 125;
+            }
+          if (fd >= 0)
+            (void) close (fd);
+          break;
+        default:
+          if (fd >= 0)
+            (void) close (fd);
+          return sbx_err (err, EPROTO, "unexpected message %u from the container", msg.kind);
+        }
+    }
+}
+
+static int
+handle_signal (struct monitor_ctx *m, struct monitor_state *st, struct sbx_error **err)
+{
+  struct signalfd_siginfo si;
+  ssize_t n = read (m->sigfd, &si, sizeof si);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return 0;
+  if (n != (ssize_t) sizeof si)
+    return sbx_err_errno (err, "read signalfd");
+  if (si.ssi_signo == SIGCHLD)
+    {
+      int status;
+      pid_t p;
+
+      while ((p = waitpid (-1, &status, WNOHANG)) > 0)
+        if (p == m->child)
+          {
+            st->exited = true;
+            st->wait_status = status;
+          }
+      return 0;
+    }
+  if (si.ssi_signo == SIGWINCH && st->master >= 0)
+    {
+      copy_winsize (st->master);
+      return 0;
+    }
+  sbx_debug ("forward signal %u to %d", si.ssi_signo, (int) m->child);
+  (void) kill (m->child, (int) si.ssi_signo);
+  return 0;
+}
+
+int
+monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
+{
+  struct monitor_state st = { .master = -1, .sync_open = true, .report_status = 125 };
+  __attribute__ ((cleanup (raw_tty_restore))) struct raw_tty raw = { 0 };
+  bool stdin_open = m->tty && m->interactive;
+
+  while (!st.exited)
+    {
+      struct pollfd fds[4];
+      nfds_t n = 0;
+      int r;
+
+      fds[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
+      if (st.sync_open)
+        fds[n++] = (struct pollfd){ .fd = m->sync_fd, .events = POLLIN };
+      if (st.master >= 0)
+        fds[n++] = (struct pollfd){ .fd = st.master, .events = POLLIN };
+      if (st.master >= 0 && stdin_open)
+        fds[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+
+      r = poll (fds, n, -1);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return sbx_err_errno (err, "poll");
+
+      for (nfds_t i = 0; i < n; i++)
+        {
+          if (fds[i].revents == 0)
+            continue;
+          if (fds[i].fd == m->sigfd && handle_signal (m, &st, err) < 0)
+            return -1;
+          if (fds[i].fd == m->sync_fd && st.sync_open)
+            {
+              if (handle_sync (m, &st, err) < 0)
+                return -1;
+              if (st.master >= 0 && stdin_open && !raw.active && isatty (STDIN_FILENO)
+                  && tcgetattr (STDIN_FILENO, &raw.saved) == 0)
+                {
+                  struct termios t = raw.saved;
+
+                  cfmakeraw (&t);
+                  raw.active = tcsetattr (STDIN_FILENO, TCSADRAIN, &t) == 0;
+                }
+            }
+          if (fds[i].fd == st.master && st.master >= 0 && !relay (st.master, STDOUT_FILENO))
+            {
+              (void) close (st.master);
+              st.master = -1;
+            }
+          if (fds[i].fd == STDIN_FILENO && st.master >= 0 && !relay (STDIN_FILENO, st.master))
+            stdin_open = false;
+        }
+    }
+
+  /* Drain what the container wrote before it ended, and a last report.  */
+  while (st.master >= 0)
+    {
+      struct pollfd p = { .fd = st.master, .events = POLLIN };
+
+      if (poll (&p, 1, 100) <= 0 || !relay (st.master, STDOUT_FILENO))
+        break;
+    }
+  if (st.master >= 0)
+    (void) close (st.master);
+  if (st.sync_open && handle_sync (m, &st, err) < 0)
+    return -1;
+
+  if (st.report)
+    {
+      *exit_code = st.report_status;
+      if (*exit_code < 0)
+        *exit_code = WIFEXITED (st.wait_status) && WEXITSTATUS (st.wait_status) >= 126
+                         ? WEXITSTATUS (st.wait_status)
+                         : 127;
+      *err = st.report;
+      return -1;
+    }
+  if (WIFEXITED (st.wait_status))
+    *exit_code = WEXITSTATUS (st.wait_status);
+  else if (WIFSIGNALED (st.wait_status))
+    *exit_code = 128 + WTERMSIG (st.wait_status);
+  else
+    *exit_code = 125;
+  return 0;
+}

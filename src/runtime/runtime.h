@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The container runtime: user namespaces, the root filesystem view,
+   capabilities and the process that monitors a container (DESIGN.md §2–3).
+   The CLI builds a struct sbx_run_config, validated by the spec parsers
+   below, and hands it to sbx_runtime_run().  */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sbx_error;
+
+/* ---- user namespaces (userns.c) ---- */
+
+enum sbx_userns_mode
+{
+  SBX_USERNS_SUBUID, /* container 0 = user, 1..N = /etc/subuid range */
+  SBX_USERNS_SINGLE, /* container 0 = user, nothing else mapped */
+};
+
+struct sbx_subid_range
+{
+  uint32_t start;
+  uint32_t count;
+};
+
+struct sbx_userns_plan
+{
+  enum sbx_userns_mode mode;
+  uid_t uid;
+  gid_t gid;
+  struct sbx_subid_range subuid;
+  struct sbx_subid_range subgid;
+  char reason[256]; /* why this mode: "subuid range 100000+65536 for alice" */
+};
+
+/* Subordinate ids mapped inside in subuid mode, at most.  */
+#define SBX_SUBID_MAX 65536u
+
+/* Decide the mode for the calling user: subuid when /etc/subuid and
+   /etc/subgid both give a range and newuidmap/newgidmap are installed, else
+   single.  SBX_USERNS_MODE=single in the environment forces single mode.
+   Never fails: a reason is always filled in.  */
+void sbx_userns_detect (struct sbx_userns_plan *plan);
+
+/* Look up USER (or numeric ID) in the contents of an /etc/subuid-style file.
+   Returns true and fills *OUT with the first usable range.  */
+bool sbx_userns_parse_subid (const char *content, const char *user, uint32_t id,
+                             struct sbx_subid_range *out);
+
+/* One line of an id map: COUNT ids from INSIDE map to OUTSIDE.  */
+struct sbx_idmap_line
+{
+  uint32_t inside;
+  uint32_t outside;
+  uint32_t count;
+};
+
+/* The uid (GID false) or gid map for PLAN; KEEP_ID maps the user to their
+   own id inside.  Returns the number of lines written to LINES (<= 3).  */
+size_t sbx_userns_map_lines (const struct sbx_userns_plan *plan, bool keep_id, bool gid,
+                             struct sbx_idmap_line lines[3]);
+
+/* Write the uid and gid maps of process PID (in a fresh user namespace):
+   with newuidmap/newgidmap in subuid mode, directly (setgroups deny) in
+   single mode.  */
+int sbx_userns_write_maps (pid_t pid, const struct sbx_userns_plan *plan, bool keep_id,
+                           struct sbx_error **err);
+
+/* ---- request parsing (spec.c) ---- */
+
+struct sbx_mount_spec
+{
+  char *source;  /* absolute host path */
+  char *dest;    /* absolute container path */
+  bool readonly;
+};
+
+/* Parse a -v value "HOST:CTR[:OPTS]" (OPTS: ro, rw, z, Z, comma-separated)
+   where HOST is an absolute or ./relative path, made absolute against CWD.  */
+int sbx_spec_parse_volume (const char *spec, const char *cwd, struct sbx_mount_spec *out,
+                           struct sbx_error **err);
+void sbx_mount_spec_release (struct sbx_mount_spec *m);
+
+/* Add the -e value SPEC ("K=V", or "K" taken from HOST_ENV when set) to *ENV.  */
+int sbx_spec_parse_env (const char *spec, char *const *host_env, char ***env,
+                        struct sbx_error **err);
+/* Add every line of an --env-file's CONTENT (NAME names it in errors).  */
+int sbx_spec_parse_env_file (const char *content, const char *name, char *const *host_env,
+                             char ***env, struct sbx_error **err);
+
+/* ---- users inside the rootfs (user.c) ---- */
+
+struct sbx_user
+{
+  uid_t uid;
+  gid_t gid;
+  char *home;        /* from /etc/passwd, or "/" */
+  gid_t *groups;     /* supplementary groups from /etc/group */
+  size_t n_groups;
+};
+
+/* Resolve a -u value (UID, UID:GID, NAME, NAME:GROUP, UID:GROUP) against the
+   passwd and group files of the rootfs at ROOTFD.  NULL SPEC means root.  */
+int sbx_user_resolve (int rootfd, const char *spec, struct sbx_user *out, struct sbx_error **err);
+/* Parse passwd/group text (exposed for the resolver's tests).  */
+bool sbx_user_lookup_passwd (const char *content, const char *name, uint32_t uid, bool by_uid,
+                             struct sbx_user *out);
+void sbx_user_release (struct sbx_user *u);
+
+/* ---- capabilities (caps.c) ---- */
+
+/* Docker's default set, as a bitmask of CAP_* numbers.  */
+uint64_t sbx_caps_default (void);
+/* Apply --cap-add/--cap-drop lists (names with or without CAP_, any case,
+   or ALL) to the default set.  */
+int sbx_caps_resolve (char *const *add, char *const *drop, uint64_t *mask, struct sbx_error **err);
+/* "CAP_CHOWN,CAP_KILL,…" (free() it).  */
+char *sbx_caps_format (uint64_t mask);
+
+/* ---- generated /etc files (etc.c) ---- */
+
+enum sbx_network_mode
+{
+  SBX_NETWORK_NONE,
+  SBX_NETWORK_HOST,
+};
+
+/* ---- running a container (spawn.c) ---- */
+
+struct sbx_run_config
+{
+  const char *id;        /* 64 hex digits */
+  const char *rootfs;    /* host directory */
+  char **argv;           /* command, argv[0] resolved with the container's PATH */
+  char **env;            /* final environment, KEY=VALUE */
+  const char *workdir;   /* inside; NULL = "/" */
+  const char *user;      /* -u value or NULL */
+  const char *hostname;  /* NULL: the id's first 12 digits (host's with --network host) */
+  struct sbx_mount_spec *mounts;
+  size_t n_mounts;
+  uint64_t caps;
+  enum sbx_network_mode network;
+  bool tty;
+  bool interactive;
+  bool init;
+  bool read_only;
+  bool keep_id;
+};
+
+/* Run the container described by CFG in the foreground, as its monitor
+   (DESIGN.md §2), and return when it has ended.  *EXIT_CODE gets the
+   container's status (128+N for signal N) on success, or on failure the code
+   the CLI should exit with: 126/127 when the command could not be executed,
+   125 for everything else.  */
+int sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan *plan,
+                     int *exit_code, struct sbx_error **err);
+
+/* The per-user directory for running state: $XDG_RUNTIME_DIR/sbx when it is
+   usable, else a private 0700 ${TMPDIR:-/tmp}/sbx-UID.  Created on demand.  */
+char *sbx_runtime_state_dir (struct sbx_error **err);
+
+/* A new random container id, 64 hex digits (free() it).  */
+char *sbx_runtime_new_id (void);
+
+/* ---- host probes (probe.c) ---- */
+
+/* 0 when this user may create a user namespace; else *ERR with a hint.  */
+int sbx_runtime_probe_userns (struct sbx_error **err);
+/* "v2", "v1", "hybrid" or "none": how cgroups are mounted on this host.  */
+const char *sbx_runtime_cgroup_mode (void);

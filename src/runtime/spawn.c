@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define SBX_LOG_MODULE "spawn"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/internal.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/hints.h"
+#include "util/log.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+char *
+sbx_runtime_new_id (void)
+{
+  unsigned char raw[32];
+  char *hex = xmalloc (65);
+  size_t i;
+
+  if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw)
+    {
+      /* getrandom on Linux >= 3.17 cannot fail for 32 bytes; be safe.  */
+      for (i = 0; i < sizeof raw; i++)
+        raw[i] = (unsigned char) (rand () ^ getpid ());
+    }
+  for (i = 0; i < sizeof raw; i++)
+    {
+      static const char digits[] = "0123456789abcdef";
+      hex[2 * i] = digits[raw[i] >> 4];
+      hex[2 * i + 1] = digits[raw[i] & 15];
+    }
+  hex[64] = '\0';
+  return hex;
+}
+
+/* A directory we may keep private state in: ours, not a symlink, and not
+   writable by anyone else.  */
+static bool
+is_private_dir (const char *path)
+{
+  struct stat st;
+
+  return lstat (path, &st) == 0 && S_ISDIR (st.st_mode) && st.st_uid == getuid ()
+         && (st.st_mode & 0022) == 0;
+}
+
+char *
+sbx_runtime_state_dir (struct sbx_error **err)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  const char *tmp = getenv ("TMPDIR");
+  cleanup_free char *dir = NULL;
+
+  if (xdg && *xdg == '/' && is_private_dir (xdg) && access (xdg, W_OK) == 0)
+    {
+      dir = xasprintf ("%s/sbx", xdg);
+      if (mkdir (dir, 0700) == 0 || (errno == EEXIST && is_private_dir (dir)))
+        return steal_ptr (&dir);
+      sbx_debug ("runtime dir `%s` unusable; falling back to TMPDIR", dir);
+      free (steal_ptr (&dir));
+    }
+  dir = xasprintf ("%s/sbx-%u", tmp && *tmp == '/' ? tmp : "/tmp", (unsigned) getuid ());
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return sbx_err_errno (err, "create state directory `%s`", dir), NULL;
+  if (!is_private_dir (dir))
+    {
+      sbx_err (err, EPERM,
+               "state directory `%s` is not a private directory of this user (hint: remove it, "
+               "or set XDG_RUNTIME_DIR or TMPDIR)",
+               dir);
+      return NULL;
+    }
+  return steal_ptr (&dir);
+}
+
+/* Remove the state of containers whose monitor is gone (e.g. SIGKILLed):
+   a live monitor holds an flock on its directory's `lock` file.  */
+static void
+sweep_stale (int statefd)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  int fd = fcntl (statefd, F_DUPFD_CLOEXEC, 3);
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        (void) close (fd);
+      return;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *lock = NULL;
+      cleanup_close int lfd = -1;
+      struct sbx_error *err = NULL;
+
+      if (strlen (de->d_name) != 64 || strspn (de->d_name, "0123456789abcdef") != 64)
+        continue;
+      lock = xasprintf ("%s/lock", de->d_name);
+      lfd = openat (statefd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (lfd >= 0 && flock (lfd, LOCK_EX | LOCK_NB) < 0)
+        continue; /* in use */
+      sbx_debug ("removing stale state of %.12s", de->d_name);
+      if (sbx_fs_rm_rf_at (statefd, de->d_name, &err) < 0)
+        sbx_error_clear (&err);
+    }
+}
+
+/* The container's state directory, removed when the run ends.  */
+struct state_guard
+{
+  int statefd;
+  char *name;
+  int lockfd;
+};
+
+static void
+state_guard_release (struct state_guard *g)
+{
+  struct sbx_error *err = NULL;
+
+  if (g->name && g->statefd >= 0 && sbx_fs_rm_rf_at (g->statefd, g->name, &err) < 0)
+    {
+      sbx_debug ("remove state: %s", err->msg);
+      sbx_error_clear (&err);
+    }
+  if (g->lockfd >= 0)
+    (void) close (g->lockfd);
+  if (g->statefd >= 0)
+    (void) close (g->statefd);
+  free (g->name);
+}
+
+static int
+write_state_files (struct state_guard *g, const char *hostname, enum sbx_network_mode net,
+                   struct sbx_error **err)
+{
+  cleanup_close int dfd = -1;
+  cleanup_free char *host_hosts = NULL;
+  cleanup_free char *host_resolv = NULL;
+  cleanup_free char *hosts = NULL;
+  cleanup_free char *resolv = NULL;
+  cleanup_free char *hn = xasprintf ("%s\n", hostname);
+  struct sbx_error *ignored = NULL;
+
+  if (mkdirat (g->statefd, g->name, 0700) < 0)
+    return sbx_err_errno (err, "create container state `%s`", g->name);
+  dfd = openat (g->statefd, g->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return sbx_err_errno (err, "open container state `%s`", g->name);
+  g->lockfd = openat (dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (g->lockfd < 0 || flock (g->lockfd, LOCK_EX) < 0)
+    return sbx_err_errno (err, "lock container state");
+
+  host_hosts = sbx_fs_read_file_at (AT_FDCWD, "/etc/hosts", 1 << 20, NULL, &ignored);
+  sbx_error_clear (&ignored);
+  host_resolv = sbx_fs_read_file_at (AT_FDCWD, "/etc/resolv.conf", 1 << 20, NULL, &ignored);
+  sbx_error_clear (&ignored);
+  hosts = etc_hosts_content (hostname, net, host_hosts);
+  resolv = etc_resolv_content (host_resolv);
+  if (sbx_fs_write_file_at (dfd, "hosts", hosts, strlen (hosts), 0644, err) < 0
+      || sbx_fs_write_file_at (dfd, "hostname", hn, strlen (hn), 0644, err) < 0
+      || sbx_fs_write_file_at (dfd, "resolv.conf", resolv, strlen (resolv), 0644, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* The container's environment: Docker's defaults under the user's -e.  */
+static char **
+build_env (const struct sbx_run_config *cfg, const struct sbx_user *u, const char *hostname)
+{
+  char **env = NULL;
+  size_t i;
+
+  sbx_env_set (&env, "PATH", DEFAULT_PATH);
+  sbx_env_set (&env, "HOSTNAME", hostname);
+  sbx_env_set (&env, "container", "sbx");
+  if (cfg->tty)
+    sbx_env_set (&env, "TERM", "xterm");
+  sbx_env_set (&env, "HOME", u->home ? u->home : "/");
+  for (i = 0; cfg->env && cfg->env[i]; i++)
+    {
+      const char *eq = strchr (cfg->env[i], '=');
+      cleanup_free char *k = eq ? xstrndup (cfg->env[i], (size_t) (eq - cfg->env[i])) : NULL;
+
+      if (k)
+        sbx_env_set (&env, k, eq + 1);
+    }
+  return env;
+}
+
+struct child_guard
+{
+  pid_t pid;
+};
+
+static void
+child_guard_release (struct child_guard *g)
+{
+  if (g->pid > 0)
+    {
+      (void) kill (g->pid, SIGKILL);
+      while (waitpid (g->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+}
+
+struct sigmask_guard
+{
+  bool armed;
+  sigset_t old;
+};
+
+static void
+sigmask_guard_release (struct sigmask_guard *g)
+{
+  if (g->armed)
+    (void) sigprocmask (SIG_SETMASK, &g->old, NULL);
+}
+
+static int
+check_user_mapped (const struct sbx_userns_plan *plan, const struct setup_ctx *ctx,
+                   struct sbx_error **err)
+{
+  const struct sbx_user *u = ctx->user;
+
+  if (plan->mode == SBX_USERNS_SUBUID)
+    return 0; /* 0..65536 are mapped; anything else fails in setresuid with a clear errno */
+  if (u->uid != ctx->inside_uid || u->gid != ctx->inside_gid)
+    {
+      sbx_err (err, EINVAL,
+               "user %u:%u is not mapped in the user namespace (single-uid mode: only %u is)",
+               (unsigned) u->uid, (unsigned) u->gid, (unsigned) ctx->inside_uid);
+      return sbx_err_hint (err, SBX_HINT_SUBUID);
+    }
+  return 0;
+}
+
+static int
+start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan,
+                 int *exit_code, struct sbx_error **err)
+{
+  const struct sbx_run_config *cfg = ctx->cfg;
+  __attribute__ ((cleanup (child_guard_release))) struct child_guard child = { 0 };
+  __attribute__ ((cleanup (sigmask_guard_release))) struct sigmask_guard mask = { 0 };
+  cleanup_close int sigfd = -1;
+  cleanup_close int mon_sock = -1;
+  cleanup_close int child_sock = -1;
+  struct monitor_ctx m;
+  int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
+              | CLONE_NEWCGROUP;
+  int socks[2];
+  sigset_t all;
+  long pid;
+  int r;
+
+  if (cfg->network != SBX_NETWORK_HOST)
+    flags |= CLONE_NEWNET;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0)
+    return sbx_err_errno (err, "socketpair");
+  mon_sock = socks[0];
+  child_sock = socks[1];
+
+  /* Block the signals we forward before the clone, so none is lost; the
+     child unblocks them right before execve.  */
+  sigfillset (&all);
+  sigdelset (&all, SIGKILL);
+  sigdelset (&all, SIGSTOP);
+  sigdelset (&all, SIGTSTP);
+  sigdelset (&all, SIGTTIN);
+  sigdelset (&all, SIGTTOU);
+  sigdelset (&all, SIGSEGV);
+  sigdelset (&all, SIGBUS);
+  sigdelset (&all, SIGFPE);
+  sigdelset (&all, SIGILL);
+  sigdelset (&all, SIGABRT);
+  if (sigprocmask (SIG_BLOCK, &all, &mask.old) < 0)
+    return sbx_err_errno (err, "block signals");
+  mask.armed = true;
+  sigdelset (&all, SIGPIPE); /* ours to ignore, not the container's */
+  sigfd = signalfd (-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigfd < 0)
+    return sbx_err_errno (err, "signalfd");
+
+  pid = syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0)
+    {
+      sbx_err_errno (err, "create the container's namespaces");
+      if (errno == EPERM || errno == ENOSPC || errno == EINVAL || errno == EUSERS)
+        sbx_err_hint (err, SBX_HINT_USERNS);
+      return -1;
+    }
+  if (pid == 0)
+    {
+      struct setup_ctx c = *ctx;
+
+      (void) close (mon_sock);
+      c.sync_fd = child_sock;
+      setup_child_main (&c);
+    }
+  child.pid = (pid_t) pid;
+  (void) close (steal_fd (&child_sock));
+
+  if (sbx_userns_write_maps (child.pid, plan, cfg->keep_id, err) < 0
+      || sync_send (mon_sock, SYNC_GO, err) < 0)
+    return -1;
+
+  m = (struct monitor_ctx){ .child = child.pid, .sync_fd = mon_sock, .sigfd = sigfd,
+                            .tty = cfg->tty, .interactive = cfg->interactive };
+  r = monitor_run (&m, exit_code, err);
+  if (r == 0 || *exit_code != 125)
+    child.pid = 0; /* reaped by the monitor */
+  return r;
+}
+
+int
+sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan *plan,
+                 int *exit_code, struct sbx_error **err)
+{
+  __attribute__ ((cleanup (state_guard_release))) struct state_guard state
+      = { .statefd = -1, .lockfd = -1 };
+  cleanup_free char *state_dir = NULL;
+  cleanup_free char *container_dir = NULL;
+  cleanup_free char *hostname = NULL;
+  cleanup_strv char **env = NULL;
+  cleanup_close int rootfd = -1;
+  struct sbx_run_config c = *cfg;
+  struct sbx_user user = { 0 };
+  struct setup_ctx ctx;
+  struct stat st;
+  int r;
+
+  *exit_code = 125;
+  /* Validate and acquire everything before any namespace exists.  */
+  rootfd = open (cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return sbx_err_errno (err, "rootfs `%s`", cfg->rootfs);
+  for (size_t i = 0; i < cfg->n_mounts; i++)
+    if (stat (cfg->mounts[i].source, &st) < 0)
+      return sbx_err_errno (err, "volume source `%s`", cfg->mounts[i].source);
+  {
+    char uidbuf[16];
+    const char *spec = cfg->user;
+
+    /* With keep-id and no -u, HOME comes from the user's own entry.  */
+    snprintf (uidbuf, sizeof uidbuf, "%u", (unsigned) plan->uid);
+    if (spec == NULL && cfg->keep_id)
+      spec = uidbuf;
+    if (sbx_user_resolve (rootfd, spec, &user, err) < 0)
+      return -1;
+  }
+
+  if (cfg->hostname)
+    hostname = xstrdup (cfg->hostname);
+  else if (cfg->network == SBX_NETWORK_HOST)
+    {
+      char buf[256] = "";
+      (void) gethostname (buf, sizeof buf - 1);
+      hostname = xstrdup (buf);
+    }
+  else
+    hostname = xstrndup (cfg->id, 12);
+  env = build_env (cfg, &user, hostname);
+  c.env = env;
+
+  state_dir = sbx_runtime_state_dir (err);
+  if (state_dir == NULL)
+    {
+      sbx_user_release (&user);
+      return -1;
+    }
+  state.statefd = open (state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (state.statefd < 0)
+    {
+      sbx_user_release (&user);
+      return sbx_err_errno (err, "open `%s`", state_dir);
+    }
+  sweep_stale (state.statefd);
+  state.name = xstrdup (cfg->id);
+  container_dir = xasprintf ("%s/%s", state_dir, cfg->id);
+  if (write_state_files (&state, hostname, cfg->network, err) < 0)
+    {
+      sbx_user_release (&user);
+      return -1;
+    }
+
+  ctx = (struct setup_ctx){
+    .cfg = &c,
+    .user = &user,
+    .hostname = hostname,
+    .state_dir = container_dir,
+    .sync_fd = -1,
+    .inside_uid = cfg->keep_id ? plan->uid : 0,
+    .inside_gid = cfg->keep_id ? plan->gid : 0,
+    .can_setgroups = plan->mode == SBX_USERNS_SUBUID,
+  };
+  if (cfg->user == NULL)
+    {
+      /* No -u: stay who we are inside (root, or the user with keep-id).  */
+      user.uid = ctx.inside_uid;
+      user.gid = ctx.inside_gid;
+      user.n_groups = 0;
+    }
+  r = check_user_mapped (plan, &ctx, err);
+  if (r == 0)
+    r = start_container (&ctx, plan, exit_code, err);
+  sbx_user_release (&user);
+  return r;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fd.h"
+
+int
+sbx_write_all (int fd, const void *buf, size_t len, struct sbx_error **err)
+{
+  const char *p = buf;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return sbx_err_errno (err, "write");
+      p += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+int
+sbx_send_fd (int sock, int fd, char tag, struct sbx_error **err)
+{
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+  struct cmsghdr *cmsg;
+  ssize_t n;
+
+  memset (&u, 0, sizeof u);
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+  do
+    n = sendmsg (sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return sbx_err_errno (err, "send fd");
+  return 0;
+}
+
+int
+sbx_recv_fd (int sock, char *tag, struct sbx_error **err)
+{
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = { .iov_base = tag, .iov_len = 1 };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+  struct cmsghdr *cmsg;
+  ssize_t n;
+  int fd;
+
+  memset (&u, 0, sizeof u);
+  msg.msg_control = u.buf;
+  msg.msg_controllen = sizeof u.buf;
+  do
+    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return sbx_err_errno (err, "receive fd");
+  if (n == 0)
+    return sbx_err (err, ECONNRESET, "receive fd: peer closed the socket");
+  cmsg = CMSG_FIRSTHDR (&msg);
+  if (cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS
+      || cmsg->cmsg_len != CMSG_LEN (sizeof (int)))
+    return sbx_err (err, EPROTO, "receive fd: message carries no fd");
+  memcpy (&fd, CMSG_DATA (cmsg), sizeof (int));
+  return fd;
+}
+
+int
+sbx_wait_readable (int fd, int timeout_ms, struct sbx_error **err)
+{
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  int n;
+
+  do
+    n = poll (&p, 1, timeout_ms);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return sbx_err_errno (err, "poll");
+  if (n == 0)
+    return sbx_err (err, ETIMEDOUT, "no answer after %d ms", timeout_ms);
+  return 0;
+}
+
+int
+sbx_fd_move_above (int fd, int min_fd, struct sbx_error **err)
+{
+  int nfd;
+
+  if (fd >= min_fd)
+    return fd;
+  nfd = fcntl (fd, F_DUPFD_CLOEXEC, min_fd);
+  if (nfd < 0)
+    return sbx_err_errno (err, "dup fd %d", fd);
+  (void) close (fd);
+  return nfd;
+}
