@@ -50,14 +50,21 @@ parse_cap_name (const char *s)
 
   lower = strncasecmp (s, "CAP_", 4) == 0 ? xstrdup (s) : xasprintf ("cap_%s", s);
   for (i = 0; lower[i]; i++)
-    lower[i] = (char) tolower ((unsigned char) lower[i]);
+    {
+      lower[i] = (char) tolower ((unsigned char) lower[i]);
+      /* cap_from_name() accepts "chown,kill" or "kill+ep" as CAP_CHOWN/KILL.  */
+      if (!islower ((unsigned char) lower[i]) && !isdigit ((unsigned char) lower[i])
+          && lower[i] != '_')
+        return -1;
+    }
   if (cap_from_name (lower, &v) < 0 || v < 0 || v > 63)
     return -1;
   return (int) v;
 }
 
+/* Apply LIST to *MASK; "ALL" counts only when HONOUR_ALL.  */
 static int
-apply_list (char *const *list, bool add, uint64_t *mask, struct sbx_error **err)
+apply_list (char *const *list, bool add, bool honour_all, uint64_t *mask, struct sbx_error **err)
 {
   size_t i;
 
@@ -67,7 +74,8 @@ apply_list (char *const *list, bool add, uint64_t *mask, struct sbx_error **err)
 
       if (strcasecmp (list[i], "ALL") == 0)
         {
-          *mask = add ? all_caps () : 0;
+          if (honour_all)
+            *mask = add ? all_caps () : 0;
           continue;
         }
       c = parse_cap_name (list[i]);
@@ -85,10 +93,25 @@ int
 sbx_caps_resolve (char *const *add, char *const *drop, uint64_t *mask, struct sbx_error **err)
 {
   uint64_t m = sbx_caps_default ();
+  uint64_t dropped = 0;
+  bool add_all = false;
+  size_t i;
 
-  /* Docker applies drops to the default set first, then adds; ALL in either
-     list applies before the named entries.  */
-  if (apply_list (drop, false, &m, err) < 0 || apply_list (add, true, &m, err) < 0)
+  for (i = 0; add && add[i]; i++)
+    add_all |= strcasecmp (add[i], "ALL") == 0;
+  /* As Docker: --cap-add ALL starts from every capability and removes the
+     named drops (a dropped ALL means nothing then); otherwise drops apply to
+     the default set, then the adds.  */
+  if (add_all)
+    {
+      dropped = all_caps ();
+      if (apply_list (add, true, false, &m, err) < 0
+          || apply_list (drop, false, false, &dropped, err) < 0)
+        return -1;
+      *mask = dropped;
+      return 0;
+    }
+  if (apply_list (drop, false, true, &m, err) < 0 || apply_list (add, true, true, &m, err) < 0)
     return -1;
   *mask = m & all_caps ();
   return 0;
@@ -128,8 +151,12 @@ caps_apply (uint64_t mask, struct sbx_error **err)
      Inheritable and ambient stay empty (as Docker since CVE-2022-24769), so
      an exec as root gets exactly MASK and a non-root exec gets nothing.  */
   for (c = 0; c < max; c++)
-    if (c >= 64 || !(mask & CAP_BIT (c)))
-      cap_iab_set_vector (iab, CAP_IAB_BOUND, (cap_value_t) c, CAP_SET);
+    if ((c >= 64 || !(mask & CAP_BIT (c)))
+        && cap_iab_set_vector (iab, CAP_IAB_BOUND, (cap_value_t) c, CAP_SET) < 0)
+      {
+        cap_free (iab);
+        return sbx_err_errno (err, "drop capability %d", c);
+      }
   if (cap_iab_set_proc (iab) < 0)
     {
       int saved = errno;

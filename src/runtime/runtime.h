@@ -98,6 +98,7 @@ struct sbx_user
 {
   uid_t uid;
   gid_t gid;
+  char *name;        /* from /etc/passwd, or NULL */
   char *home;        /* from /etc/passwd, or "/" */
   gid_t *groups;     /* supplementary groups from /etc/group */
   size_t n_groups;

@@ -97,7 +97,7 @@ sweep_stale (int statefd)
 {
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
-  int fd = fcntl (statefd, F_DUPFD_CLOEXEC, 3);
+  int fd = openat (statefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
   if (fd < 0 || (d = fdopendir (fd)) == NULL)
     {

@@ -16,8 +16,10 @@
 void
 sbx_user_release (struct sbx_user *u)
 {
+  free (u->name);
   free (u->home);
   free (u->groups);
+  u->name = NULL;
   u->home = NULL;
   u->groups = NULL;
   u->n_groups = 0;
@@ -64,7 +66,9 @@ sbx_user_lookup_passwd (const char *content, const char *name, uint32_t uid, boo
       out->uid = u;
       out->gid = g;
       free (out->home);
+      free (out->name);
       out->home = xstrdup (*f[5] ? f[5] : "/");
+      out->name = xstrdup (f[0]);
       return true;
     }
   return false;
@@ -96,11 +100,16 @@ lookup_group (const char *content, const char *name, gid_t *gid)
   return false;
 }
 
-/* Supplementary groups: every group whose member list names USER.  */
+/* Supplementary groups, as initgroups(3): the primary group first, then
+   every group whose member list names USER.  */
 static void
 collect_groups (const char *content, const char *user, struct sbx_user *out)
 {
   const char *line = content;
+
+  out->groups = xrealloc (out->groups, sizeof (gid_t));
+  out->groups[0] = out->gid;
+  out->n_groups = 1;
 
   while (line && *line)
     {
@@ -172,7 +181,7 @@ sbx_user_resolve (int rootfd, const char *spec, struct sbx_user *out, struct sbx
         {
           /* A uid without a passwd entry is allowed, as in Docker.  */
           out->uid = uid;
-          out->gid = uid == 0 ? 0 : uid;
+          out->gid = 0; /* as runc: a uid without an entry gets group 0 */
           out->home = xstrdup ("/");
         }
     }
@@ -196,7 +205,7 @@ sbx_user_resolve (int rootfd, const char *spec, struct sbx_user *out, struct sbx
         return sbx_err (err, 0, "unable to find group `%s`: no matching entry in group file",
                         grp);
     }
-  else if (group && !is_number (user))
-    collect_groups (group, user, out);
+  else if (group && out->name)
+    collect_groups (group, out->name, out);
   return 0;
 }

@@ -45,7 +45,7 @@ sbx_userns_parse_subid (const char *content, const char *user, uint32_t id,
       if (c1 == NULL || c2 == NULL || l[0] == '#')
         continue;
       *c1 = *c2 = '\0';
-      if (strcmp (l, user ? user : "") != 0 && strcmp (l, idbuf) != 0)
+      if (l[0] == '\0' || ((user == NULL || strcmp (l, user) != 0) && strcmp (l, idbuf) != 0))
         continue;
       if (sbx_parse_u32 (c1 + 1, &start, "start", &err) < 0
           || sbx_parse_u32 (c2 + 1, &count, "count", &err) < 0 || count == 0)

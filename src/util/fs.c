@@ -109,6 +109,12 @@ walk_open_last (struct walk *w, const char *name, int flags, mode_t mode, int *l
         }
       return sbx_err_errno (err, "open `%s`", path);
     }
+  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+    {
+      /* Like open(2): O_EXCL fails on anything there, a symlink included.  */
+      (void) close (fd);
+      return sbx_err_code (err, EEXIST, "open `%s`", path);
+    }
   if (fstat (fd, &st) < 0)
     {
       (void) close (fd);
@@ -144,6 +150,14 @@ sbx_fs_open_in_root_walk (int rootfd, const char *path, int flags, mode_t mode,
   int ret;
   const char *p;
 
+  if (*path == '\0')
+    {
+      free (w.stack);
+      return sbx_err_code (err, ENOENT, "open ``");
+    }
+  /* "file/" names a directory, as for the kernel.  */
+  if (path[strlen (path) - 1] == '/')
+    flags |= O_DIRECTORY;
   w.stack[0] = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
   if (w.stack[0] < 0)
     {
@@ -249,7 +263,7 @@ sbx_fs_open_in_root (int rootfd, const char *path, int flags, mode_t mode, struc
 {
   struct open_how how = {
     .flags = (unsigned long long) (flags | O_CLOEXEC),
-    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+    .mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   int fd;
@@ -264,14 +278,32 @@ sbx_fs_open_in_root (int rootfd, const char *path, int flags, mode_t mode, struc
   return sbx_fs_open_in_root_walk (rootfd, path, flags, mode, err);
 }
 
-int
-sbx_fs_mkdir_p_in_root (int rootfd, const char *path, mode_t mode, struct sbx_error **err)
+/* A dangling symlink at COMP (in PARENT, whose in-root path is PREFIX):
+   the path to create instead, its target followed by REST.  */
+static char *
+redirect_through_link (int parent, const char *prefix, const char *comp, const char *rest)
+{
+  char target[4096];
+  ssize_t n = readlinkat (parent, comp, target, sizeof target);
+
+  if (n < 0 || (size_t) n >= sizeof target)
+    return NULL;
+  target[n] = '\0';
+  if (target[0] == '/')
+    return xasprintf ("%s/%s", target, rest);
+  return xasprintf ("%s/%s/%s", prefix, target, rest);
+}
+
+static int
+mkdir_p_in_root (int rootfd, const char *path, mode_t mode, int depth, struct sbx_error **err)
 {
   cleanup_strbuf struct sbx_strbuf prefix = SBX_STRBUF_INIT;
   cleanup_strbuf struct sbx_strbuf comp = SBX_STRBUF_INIT;
   const char *p = path;
   int fd = -1;
 
+  if (depth > MAX_SYMLINKS)
+    return sbx_err_code (err, ELOOP, "mkdir `%s`", path);
   sbx_strbuf_addch (&prefix, '/');
   fd = sbx_fs_open_in_root (rootfd, "/", O_PATH | O_DIRECTORY, 0, err);
   if (fd < 0)
@@ -279,6 +311,7 @@ sbx_fs_mkdir_p_in_root (int rootfd, const char *path, mode_t mode, struct sbx_er
   while (next_component (&p, &comp))
     {
       cleanup_close int parent = fd;
+      cleanup_free char *parent_prefix = xstrdup (prefix.buf);
 
       if (prefix.len > 1)
         sbx_strbuf_addch (&prefix, '/');
@@ -291,13 +324,33 @@ sbx_fs_mkdir_p_in_root (int rootfd, const char *path, mode_t mode, struct sbx_er
       sbx_error_clear (err);
       /* PARENT is already resolved in root; COMP contains no slash, and
          mkdirat never follows a symlink in the last component.  */
-      if (mkdirat (parent, comp.buf, mode) < 0 && errno != EEXIST)
+      if (mkdirat (parent, comp.buf, mode) == 0)
+        {
+          fd = sbx_fs_open_in_root (rootfd, prefix.buf, O_PATH | O_DIRECTORY, 0, err);
+          if (fd < 0)
+            return -1;
+          continue;
+        }
+      if (errno != EEXIST)
         return sbx_err_errno (err, "mkdir `%s`", prefix.buf);
-      fd = sbx_fs_open_in_root (rootfd, prefix.buf, O_PATH | O_DIRECTORY, 0, err);
-      if (fd < 0)
-        return -1;
+      /* EEXIST but unresolvable: a symlink to something missing.  Create
+         its target, resolved in root, as mkdir -p through the link would
+         (and as runc's securejoin does).  */
+      {
+        cleanup_free char *next = redirect_through_link (parent, parent_prefix, comp.buf, p);
+
+        if (next == NULL)
+          return sbx_err_code (err, ENOENT, "mkdir `%s`", prefix.buf);
+        return mkdir_p_in_root (rootfd, next, mode, depth + 1, err);
+      }
     }
   return fd;
+}
+
+int
+sbx_fs_mkdir_p_in_root (int rootfd, const char *path, mode_t mode, struct sbx_error **err)
+{
+  return mkdir_p_in_root (rootfd, path, mode, 0, err);
 }
 
 int
@@ -497,9 +550,12 @@ sbx_fs_rm_rf_at (int dirfd, const char *path, struct sbx_error **err)
 int
 sbx_fs_mkdir_p (const char *path, mode_t mode, struct sbx_error **err)
 {
-  cleanup_free char *copy = xstrdup (path);
+  cleanup_free char *copy = NULL;
   char *p;
 
+  if (*path == '\0')
+    return sbx_err_code (err, ENOENT, "mkdir ``");
+  copy = xstrdup (path);
   for (p = copy + 1; *p; p++)
     {
       if (*p != '/')

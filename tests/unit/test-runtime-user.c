@@ -219,24 +219,26 @@ TEST (resolve_name_supplementary_groups)
   cleanup_close int rootfd = make_rootfs (passwd, group);
   struct sbx_user u;
 
+  /* As initgroups(3): the primary group first, then the memberships.  */
   resolve_ok (rootfd, "alice", &u);
-  ASSERT_EQ (u.n_groups, 2);
+  ASSERT_EQ (u.n_groups, 3);
+  ASSERT_EQ (u.groups[0], u.gid);
   ASSERT_TRUE (has_group (&u, 10));
   ASSERT_TRUE (has_group (&u, 29));
-  ASSERT_FALSE (has_group (&u, 1000)); /* the primary group is not repeated */
   sbx_user_release (&u);
   ASSERT_NULL (u.groups);
   ASSERT_EQ (u.n_groups, 0);
 
   resolve_ok (rootfd, "bob", &u);
-  ASSERT_EQ (u.n_groups, 2);
+  ASSERT_EQ (u.n_groups, 3);
   ASSERT_TRUE (has_group (&u, 10));
   ASSERT_TRUE (has_group (&u, 60));
   ASSERT_FALSE (has_group (&u, 44)); /* "bobby" is not "bob" */
   sbx_user_release (&u);
 
   resolve_ok (rootfd, "daemon", &u);
-  ASSERT_EQ (u.n_groups, 0);
+  ASSERT_EQ (u.n_groups, 1); /* just the primary group */
+  ASSERT_EQ (u.groups[0], u.gid);
   sbx_user_release (&u);
 }
 
