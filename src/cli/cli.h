@@ -33,5 +33,5 @@ int cli_getopt_error (const char *cmd, int opt, char **argv);
 char *cli_store_root (const struct cli_globals *g);
 
 #ifndef SBX_VERSION
-#define SBX_VERSION "0.1.0"
+#  define SBX_VERSION "0.1.0"
 #endif

@@ -286,8 +286,9 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
     }
   if ((r = build_argv (&o, argc, argv)) != 0)
     return r;
-  if (o.cfg.interactive && o.cfg.tty && !isatty (STDIN_FILENO))
-    return cli_usage_error ("run", "the input device is not a TTY (drop -t, or run from a terminal)");
+  if (o.cfg.interactive && o.cfg.tty && ! isatty (STDIN_FILENO))
+    return cli_usage_error ("run",
+                            "the input device is not a TTY (drop -t, or run from a terminal)");
   if (sbx_caps_resolve (o.cap_add, o.cap_drop, &o.cfg.caps, &err) < 0)
     return report ("run", err, SBX_EXIT_FAILURE);
 

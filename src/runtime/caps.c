@@ -14,9 +14,10 @@
 
 /* Docker's (and Podman's) default capability set.  */
 static const cap_value_t default_caps[] = {
-  CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,     CAP_FOWNER,           CAP_MKNOD,
-  CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,     CAP_SETFCAP,          CAP_SETPCAP,
-  CAP_NET_BIND_SERVICE,         CAP_SYS_CHROOT, CAP_KILL,             CAP_AUDIT_WRITE,
+  CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+  CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+  CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+  CAP_KILL,    CAP_AUDIT_WRITE,
 };
 
 #define CAP_BIT(c) (UINT64_C (1) << (c))
@@ -53,7 +54,7 @@ parse_cap_name (const char *s)
     {
       lower[i] = (char) tolower ((unsigned char) lower[i]);
       /* cap_from_name() accepts "chown,kill" or "kill+ep" as CAP_CHOWN/KILL.  */
-      if (!islower ((unsigned char) lower[i]) && !isdigit ((unsigned char) lower[i])
+      if (! islower ((unsigned char) lower[i]) && ! isdigit ((unsigned char) lower[i])
           && lower[i] != '_')
         return -1;
     }
@@ -151,7 +152,7 @@ caps_apply (uint64_t mask, struct sbx_error **err)
      Inheritable and ambient stay empty (as Docker since CVE-2022-24769), so
      an exec as root gets exactly MASK and a non-root exec gets nothing.  */
   for (c = 0; c < max; c++)
-    if ((c >= 64 || !(mask & CAP_BIT (c)))
+    if ((c >= 64 || ! (mask & CAP_BIT (c)))
         && cap_iab_set_vector (iab, CAP_IAB_BOUND, (cap_value_t) c, CAP_SET) < 0)
       {
         cap_free (iab);

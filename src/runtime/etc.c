@@ -57,7 +57,7 @@ etc_resolv_content (const char *host_resolv)
         }
       sbx_strbuf_addf (&sb, "%s\n", l);
     }
-  if (!have_ns)
+  if (! have_ns)
     sbx_strbuf_addstr (&sb, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
   return sbx_strbuf_detach (&sb);
 }

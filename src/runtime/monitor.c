@@ -160,7 +160,7 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
   __attribute__ ((cleanup (raw_tty_restore))) struct raw_tty raw = { 0 };
   bool stdin_open = m->tty && m->interactive;
 
-  while (!st.exited)
+  while (! st.exited)
     {
       struct pollfd fds[4];
       nfds_t n = 0;
@@ -190,7 +190,7 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
             {
               if (handle_sync (m, &st, err) < 0)
                 return -1;
-              if (st.master >= 0 && stdin_open && !raw.active && isatty (STDIN_FILENO)
+              if (st.master >= 0 && stdin_open && ! raw.active && isatty (STDIN_FILENO)
                   && tcgetattr (STDIN_FILENO, &raw.saved) == 0)
                 {
                   struct termios t = raw.saved;
@@ -199,12 +199,12 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
                   raw.active = tcsetattr (STDIN_FILENO, TCSADRAIN, &t) == 0;
                 }
             }
-          if (fds[i].fd == st.master && st.master >= 0 && !relay (st.master, STDOUT_FILENO))
+          if (fds[i].fd == st.master && st.master >= 0 && ! relay (st.master, STDOUT_FILENO))
             {
               (void) close (st.master);
               st.master = -1;
             }
-          if (fds[i].fd == STDIN_FILENO && st.master >= 0 && !relay (STDIN_FILENO, st.master))
+          if (fds[i].fd == STDIN_FILENO && st.master >= 0 && ! relay (STDIN_FILENO, st.master))
             stdin_open = false;
         }
     }
@@ -214,7 +214,7 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
     {
       struct pollfd p = { .fd = st.master, .events = POLLIN };
 
-      if (poll (&p, 1, 100) <= 0 || !relay (st.master, STDOUT_FILENO))
+      if (poll (&p, 1, 100) <= 0 || ! relay (st.master, STDOUT_FILENO))
         break;
     }
   if (st.master >= 0)

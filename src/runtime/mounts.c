@@ -192,9 +192,9 @@ setup_sys (int rootfd, const struct sbx_run_config *cfg, struct sbx_error **err)
 
 /* Docker's masked paths: unreadable inside.  */
 static const char *const masked_paths[] = {
-  "/proc/acpi",           "/proc/asound",        "/proc/interrupts", "/proc/kcore",
-  "/proc/keys",           "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-  "/proc/sched_debug",    "/proc/scsi",          "/sys/firmware",    "/sys/devices/virtual/powercap",
+  "/proc/acpi",        "/proc/asound",        "/proc/interrupts", "/proc/kcore",
+  "/proc/keys",        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+  "/proc/sched_debug", "/proc/scsi",          "/sys/firmware",    "/sys/devices/virtual/powercap",
 };
 
 /* Docker's read-only paths.  */
@@ -330,8 +330,7 @@ mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
   if (rootfd < 0)
     return sbx_err_errno (err, "open rootfs `%s`", cfg->rootfs);
 
-  if (mount_at (rootfd, "/proc", true, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
-                err)
+  if (mount_at (rootfd, "/proc", true, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err)
       < 0)
     return sbx_err_hint (err, SBX_HINT_PROC);
   if (setup_dev (rootfd, cfg, err) < 0 || setup_sys (rootfd, cfg, err) < 0

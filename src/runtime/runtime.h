@@ -74,8 +74,8 @@ int sbx_userns_write_maps (pid_t pid, const struct sbx_userns_plan *plan, bool k
 
 struct sbx_mount_spec
 {
-  char *source;  /* absolute host path */
-  char *dest;    /* absolute container path */
+  char *source; /* absolute host path */
+  char *dest;   /* absolute container path */
   bool readonly;
 };
 
@@ -98,9 +98,9 @@ struct sbx_user
 {
   uid_t uid;
   gid_t gid;
-  char *name;        /* from /etc/passwd, or NULL */
-  char *home;        /* from /etc/passwd, or "/" */
-  gid_t *groups;     /* supplementary groups from /etc/group */
+  char *name;    /* from /etc/passwd, or NULL */
+  char *home;    /* from /etc/passwd, or "/" */
+  gid_t *groups; /* supplementary groups from /etc/group */
   size_t n_groups;
 };
 
@@ -134,13 +134,13 @@ enum sbx_network_mode
 
 struct sbx_run_config
 {
-  const char *id;        /* 64 hex digits */
-  const char *rootfs;    /* host directory */
-  char **argv;           /* command, argv[0] resolved with the container's PATH */
-  char **env;            /* final environment, KEY=VALUE */
-  const char *workdir;   /* inside; NULL = "/" */
-  const char *user;      /* -u value or NULL */
-  const char *hostname;  /* NULL: the id's first 12 digits (host's with --network host) */
+  const char *id;       /* 64 hex digits */
+  const char *rootfs;   /* host directory */
+  char **argv;          /* command, argv[0] resolved with the container's PATH */
+  char **env;           /* final environment, KEY=VALUE */
+  const char *workdir;  /* inside; NULL = "/" */
+  const char *user;     /* -u value or NULL */
+  const char *hostname; /* NULL: the id's first 12 digits (host's with --network host) */
   struct sbx_mount_spec *mounts;
   size_t n_mounts;
   uint64_t caps;

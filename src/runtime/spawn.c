@@ -79,7 +79,7 @@ sbx_runtime_state_dir (struct sbx_error **err)
   dir = xasprintf ("%s/sbx-%u", tmp && *tmp == '/' ? tmp : "/tmp", (unsigned) getuid ());
   if (mkdir (dir, 0700) < 0 && errno != EEXIST)
     return sbx_err_errno (err, "create state directory `%s`", dir), NULL;
-  if (!is_private_dir (dir))
+  if (! is_private_dir (dir))
     {
       sbx_err (err, EPERM,
                "state directory `%s` is not a private directory of this user (hint: remove it, "
@@ -254,8 +254,8 @@ check_user_mapped (const struct sbx_userns_plan *plan, const struct setup_ctx *c
 }
 
 static int
-start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan,
-                 int *exit_code, struct sbx_error **err)
+start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan, int *exit_code,
+                 struct sbx_error **err)
 {
   const struct sbx_run_config *cfg = ctx->cfg;
   __attribute__ ((cleanup (child_guard_release))) struct child_guard child = { 0 };
@@ -264,8 +264,8 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
   cleanup_close int mon_sock = -1;
   cleanup_close int child_sock = -1;
   struct monitor_ctx m;
-  int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
-              | CLONE_NEWCGROUP;
+  int flags
+      = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   int socks[2];
   sigset_t all;
   long pid;
@@ -322,8 +322,11 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
       || sync_send (mon_sock, SYNC_GO, err) < 0)
     return -1;
 
-  m = (struct monitor_ctx){ .child = child.pid, .sync_fd = mon_sock, .sigfd = sigfd,
-                            .tty = cfg->tty, .interactive = cfg->interactive };
+  m = (struct monitor_ctx){ .child = child.pid,
+                            .sync_fd = mon_sock,
+                            .sigfd = sigfd,
+                            .tty = cfg->tty,
+                            .interactive = cfg->interactive };
   r = monitor_run (&m, exit_code, err);
   if (r == 0 || *exit_code != 125)
     child.pid = 0; /* reaped by the monitor */

@@ -35,7 +35,7 @@ clean_path (const char *p)
       if (*s == '\0')
         break;
       e = strchrnul (s, '/');
-      if (!(e - s == 1 && s[0] == '.'))
+      if (! (e - s == 1 && s[0] == '.'))
         {
           sbx_strbuf_addch (&sb, '/');
           sbx_strbuf_add (&sb, s, (size_t) (e - s));
@@ -108,8 +108,8 @@ sbx_spec_parse_volume (const char *spec, const char *cwd, struct sbx_mount_spec 
     return sbx_err (err, EINVAL, "invalid volume `%s`: empty host path", spec);
   if (*dst == '\0')
     return sbx_err (err, EINVAL, "invalid volume `%s`: empty container path", spec);
-  if (src[0] != '/' && !(src[0] == '.' && (src[1] == '/' || src[1] == '\0'))
-      && !(src[0] == '.' && src[1] == '.' && (src[2] == '/' || src[2] == '\0')))
+  if (src[0] != '/' && ! (src[0] == '.' && (src[1] == '/' || src[1] == '\0'))
+      && ! (src[0] == '.' && src[1] == '.' && (src[2] == '/' || src[2] == '\0')))
     return sbx_err (err, EINVAL,
                     "invalid volume `%s`: host path `%s` must be absolute or start with ./ "
                     "(named volumes are not supported yet)",
@@ -147,7 +147,7 @@ sbx_spec_parse_env (const char *spec, char *const *host_env, char ***env, struct
   size_t klen = eq ? (size_t) (eq - spec) : strlen (spec);
   cleanup_free char *key = xstrndup (spec, klen);
 
-  if (!sbx_is_valid_env_name (spec, klen))
+  if (! sbx_is_valid_env_name (spec, klen))
     return sbx_err (err, EINVAL, "invalid environment variable `%s`: empty name", spec);
   if (eq)
     sbx_env_set (env, key, eq + 1);
@@ -162,8 +162,8 @@ sbx_spec_parse_env (const char *spec, char *const *host_env, char ***env, struct
 }
 
 int
-sbx_spec_parse_env_file (const char *content, const char *name, char *const *host_env,
-                         char ***env, struct sbx_error **err)
+sbx_spec_parse_env_file (const char *content, const char *name, char *const *host_env, char ***env,
+                         struct sbx_error **err)
 {
   const char *line = content;
   unsigned lineno = 0;

@@ -177,7 +177,7 @@ sbx_user_resolve (int rootfd, const char *spec, struct sbx_user *out, struct sbx
 
       if (sbx_parse_u32 (user, &uid, "uid", err) < 0)
         return sbx_err_prefix (err, "invalid user `%s`", spec);
-      if (!passwd || !sbx_user_lookup_passwd (passwd, NULL, uid, true, out))
+      if (! passwd || ! sbx_user_lookup_passwd (passwd, NULL, uid, true, out))
         {
           /* A uid without a passwd entry is allowed, as in Docker.  */
           out->uid = uid;
@@ -185,9 +185,8 @@ sbx_user_resolve (int rootfd, const char *spec, struct sbx_user *out, struct sbx
           out->home = xstrdup ("/");
         }
     }
-  else if (!passwd || !sbx_user_lookup_passwd (passwd, user, 0, false, out))
-    return sbx_err (err, 0, "unable to find user `%s`: no matching entry in passwd file",
-                    user);
+  else if (! passwd || ! sbx_user_lookup_passwd (passwd, user, 0, false, out))
+    return sbx_err (err, 0, "unable to find user `%s`: no matching entry in passwd file", user);
 
   if (grp)
     {
@@ -202,8 +201,7 @@ sbx_user_resolve (int rootfd, const char *spec, struct sbx_user *out, struct sbx
       else if (group && lookup_group (group, grp, &out->gid))
         ;
       else
-        return sbx_err (err, 0, "unable to find group `%s`: no matching entry in group file",
-                        grp);
+        return sbx_err (err, 0, "unable to find group `%s`: no matching entry in group file", grp);
     }
   else if (group && out->name)
     collect_groups (group, out->name, out);

@@ -87,19 +87,19 @@ sbx_userns_detect (struct sbx_userns_plan *plan)
       snprintf (plan->reason, sizeof plan->reason, "forced by SBX_USERNS_MODE=single");
       return;
     }
-  if (!find_subid (subuid_file, name, plan->uid, &plan->subuid))
+  if (! find_subid (subuid_file, name, plan->uid, &plan->subuid))
     {
       snprintf (plan->reason, sizeof plan->reason, "no %s entry for %s", subuid_file,
                 name ? name : "this uid");
       return;
     }
-  if (!find_subid (subgid_file, name, plan->uid, &plan->subgid))
+  if (! find_subid (subgid_file, name, plan->uid, &plan->subgid))
     {
       snprintf (plan->reason, sizeof plan->reason, "no %s entry for %s", subgid_file,
                 name ? name : "this uid");
       return;
     }
-  if (!sbx_child_find_program ("newuidmap", NULL) || !sbx_child_find_program ("newgidmap", NULL))
+  if (! sbx_child_find_program ("newuidmap", NULL) || ! sbx_child_find_program ("newgidmap", NULL))
     {
       snprintf (plan->reason, sizeof plan->reason, "newuidmap/newgidmap not installed");
       return;
@@ -125,7 +125,7 @@ sbx_userns_map_lines (const struct sbx_userns_plan *plan, bool keep_id, bool gid
       return 1;
     }
   count = sub->count < SBX_SUBID_MAX ? sub->count : SBX_SUBID_MAX;
-  if (!keep_id || self == 0)
+  if (! keep_id || self == 0)
     {
       lines[n++] = (struct sbx_idmap_line){ 0, self, 1 };
       lines[n++] = (struct sbx_idmap_line){ 1, sub->start, count };

@@ -13,11 +13,11 @@
 
 #include "util/error.h"
 
-#define DEFINE_CLEANUP_FUNC(type, fn)                                                              \
-  static inline void fn##_cleanup (type *p)                                                        \
-  {                                                                                                \
-    if (*p)                                                                                        \
-      fn (*p);                                                                                     \
+#define DEFINE_CLEANUP_FUNC(type, fn)       \
+  static inline void fn##_cleanup (type *p) \
+  {                                         \
+    if (*p)                                 \
+      fn (*p);                              \
   }
 
 static inline void

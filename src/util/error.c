@@ -39,7 +39,7 @@ verr (struct sbx_error **err, int code, bool with_strerror, const char *fmt, va_
 
   if (vasprintf (&base, fmt, ap) < 0)
     xoom ();
-  if (code == 0 || !with_strerror)
+  if (code == 0 || ! with_strerror)
     return set_error (err, code, base);
   if (asprintf (&msg, "%s: %s", base, strerror (code)) < 0)
     xoom ();

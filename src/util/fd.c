@@ -29,64 +29,74 @@ sbx_write_all (int fd, const void *buf, size_t len, struct sbx_error **err)
 }
 
 int
-sbx_send_fd (int sock, int fd, char tag, struct sbx_error **err)
+sbx_send_msg_fd (int sock, const void *buf, size_t len, int fd, struct sbx_error **err)
 {
   union
   {
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+  struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-  struct cmsghdr *cmsg;
   ssize_t n;
 
-  memset (&u, 0, sizeof u);
-  msg.msg_control = u.buf;
-  msg.msg_controllen = sizeof u.buf;
-  cmsg = CMSG_FIRSTHDR (&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+  if (fd >= 0)
+    {
+      struct cmsghdr *cmsg;
+
+      memset (&u, 0, sizeof u);
+      msg.msg_control = u.buf;
+      msg.msg_controllen = sizeof u.buf;
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+    }
   do
     n = sendmsg (sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   if (n < 0)
-    return sbx_err_errno (err, "send fd");
+    return sbx_err_errno (err, "sendmsg");
   return 0;
 }
 
-int
-sbx_recv_fd (int sock, char *tag, struct sbx_error **err)
+ssize_t
+sbx_recv_msg_fd (int sock, void *buf, size_t len, int flags, int *fd_out, struct sbx_error **err)
 {
   union
   {
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct iovec iov = { .iov_base = tag, .iov_len = 1 };
+  struct iovec iov = { .iov_base = buf, .iov_len = len };
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   struct cmsghdr *cmsg;
   ssize_t n;
-  int fd;
 
+  if (fd_out)
+    *fd_out = -1;
   memset (&u, 0, sizeof u);
   msg.msg_control = u.buf;
   msg.msg_controllen = sizeof u.buf;
   do
-    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
+    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC | flags);
   while (n < 0 && errno == EINTR);
   if (n < 0)
-    return sbx_err_errno (err, "receive fd");
-  if (n == 0)
-    return sbx_err (err, ECONNRESET, "receive fd: peer closed the socket");
-  cmsg = CMSG_FIRSTHDR (&msg);
-  if (cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS
-      || cmsg->cmsg_len != CMSG_LEN (sizeof (int)))
-    return sbx_err (err, EPROTO, "receive fd: message carries no fd");
-  memcpy (&fd, CMSG_DATA (cmsg), sizeof (int));
-  return fd;
+    return sbx_err_errno (err, "recvmsg");
+  for (cmsg = CMSG_FIRSTHDR (&msg); cmsg; cmsg = CMSG_NXTHDR (&msg, cmsg))
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS
+        && cmsg->cmsg_len == CMSG_LEN (sizeof (int)))
+      {
+        int fd;
+
+        memcpy (&fd, CMSG_DATA (cmsg), sizeof (int));
+        if (fd_out)
+          *fd_out = fd;
+        else
+          (void) close (fd);
+      }
+  return n;
 }
 
 int

@@ -8,11 +8,17 @@ struct sbx_error;
 /* Write all of BUF, retrying on EINTR and short writes.  */
 int sbx_write_all (int fd, const void *buf, size_t len, struct sbx_error **err);
 
-/* Send FD over the unix socket SOCK with a one-byte payload TAG.  */
-int sbx_send_fd (int sock, int fd, char tag, struct sbx_error **err);
-/* Receive one fd sent with sbx_send_fd (MSG_CMSG_CLOEXEC).  Returns the fd;
-   *TAG gets the payload byte.  */
-int sbx_recv_fd (int sock, char *tag, struct sbx_error **err);
+/* Send the LEN bytes of BUF over the unix socket SOCK as one message, with
+   FD attached (SCM_RIGHTS) unless FD is -1.  */
+int sbx_send_msg_fd (int sock, const void *buf, size_t len, int fd, struct sbx_error **err);
+
+/* Receive one message of at most LEN bytes into BUF with MSG_CMSG_CLOEXEC
+   and FLAGS (e.g. MSG_DONTWAIT).  An attached fd goes to FD_OUT (-1 when
+   none; closed when FD_OUT is NULL).  Returns the message's length (0: the
+   peer closed the socket), or -1 with *ERR set; EAGAIN is reported as an
+   error with that code.  */
+ssize_t sbx_recv_msg_fd (int sock, void *buf, size_t len, int flags, int *fd_out,
+                         struct sbx_error **err);
 
 /* Wait up to TIMEOUT_MS for FD to become readable.  0 when it is, -1 with
    ETIMEDOUT in *ERR when the deadline passes.  */

@@ -120,12 +120,12 @@ walk_open_last (struct walk *w, const char *name, int flags, mode_t mode, int *l
       (void) close (fd);
       return sbx_err_errno (err, "stat `%s`", path);
     }
-  if (S_ISLNK (st.st_mode) && !(flags & O_NOFOLLOW))
+  if (S_ISLNK (st.st_mode) && ! (flags & O_NOFOLLOW))
     {
       *linkfd = fd;
       return -2;
     }
-  if ((flags & O_DIRECTORY) && !S_ISDIR (st.st_mode))
+  if ((flags & O_DIRECTORY) && ! S_ISDIR (st.st_mode))
     {
       (void) close (fd);
       return sbx_err_code (err, ENOTDIR, "open `%s`", path);
@@ -173,7 +173,7 @@ sbx_fs_open_in_root_walk (int rootfd, const char *path, int flags, mode_t mode,
       struct stat st;
       int fd;
 
-      if (!next_component (&p, &comp) || (strcmp (comp.buf, "..") == 0 && is_last_component (p)))
+      if (! next_component (&p, &comp) || (strcmp (comp.buf, "..") == 0 && is_last_component (p)))
         {
           /* The path ends at a directory already on the stack.  */
           if (comp.len && strcmp (comp.buf, "..") == 0 && w.depth > 0)
@@ -185,7 +185,7 @@ sbx_fs_open_in_root_walk (int rootfd, const char *path, int flags, mode_t mode,
         }
       if (strcmp (comp.buf, ".") == 0)
         {
-          if (!is_last_component (p))
+          if (! is_last_component (p))
             continue;
           sbx_strbuf_reset (&comp);
           continue;
@@ -222,7 +222,7 @@ sbx_fs_open_in_root_walk (int rootfd, const char *path, int flags, mode_t mode,
               walk_push (&w, fd);
               continue;
             }
-          if (!S_ISLNK (st.st_mode))
+          if (! S_ISLNK (st.st_mode))
             {
               (void) close (fd);
               ret = sbx_err_code (err, ENOTDIR, "open `%s`", path);
@@ -531,7 +531,7 @@ sbx_fs_rm_rf_at (int dirfd, const char *path, struct sbx_error **err)
         return 0;
       return sbx_err_errno (err, "stat `%s`", path);
     }
-  if (!S_ISDIR (st.st_mode))
+  if (! S_ISDIR (st.st_mode))
     {
       if (unlinkat (dirfd, path, 0) < 0 && errno != ENOENT)
         return sbx_err_errno (err, "remove `%s`", path);

@@ -84,5 +84,5 @@ sbx_log_write (enum sbx_log_level level, const char *module, const char *fmt, ..
   else
     sbx_strbuf_addf (&line, "sbx: %s\n", msg.buf);
   /* One write(2) so lines from several processes do not interleave.  */
-  (void) !write (STDERR_FILENO, line.buf, line.len);
+  (void) ! write (STDERR_FILENO, line.buf, line.len);
 }

@@ -27,15 +27,15 @@ void sbx_log_write (enum sbx_log_level level, const char *module, const char *fm
     __attribute__ ((format (printf, 3, 4)));
 
 #ifndef SBX_LOG_MODULE
-#define SBX_LOG_MODULE "sbx"
+#  define SBX_LOG_MODULE "sbx"
 #endif
 
-#define sbx_log_at(lvl, ...)                                                                       \
-  do                                                                                               \
-    {                                                                                              \
-      if (sbx_log_enabled (lvl))                                                                   \
-        sbx_log_write (lvl, SBX_LOG_MODULE, __VA_ARGS__);                                          \
-    }                                                                                              \
+#define sbx_log_at(lvl, ...)                              \
+  do                                                      \
+    {                                                     \
+      if (sbx_log_enabled (lvl))                          \
+        sbx_log_write (lvl, SBX_LOG_MODULE, __VA_ARGS__); \
+    }                                                     \
   while (0)
 #define sbx_error_log(...) sbx_log_at (SBX_LOG_ERROR, __VA_ARGS__)
 #define sbx_warn(...) sbx_log_at (SBX_LOG_WARN, __VA_ARGS__)

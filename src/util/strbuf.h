@@ -14,7 +14,9 @@ struct sbx_strbuf
 };
 
 extern char sbx_strbuf_slopbuf[];
+/* clang-format off */
 #define SBX_STRBUF_INIT { 0, 0, sbx_strbuf_slopbuf }
+/* clang-format on */
 
 void sbx_strbuf_init (struct sbx_strbuf *sb);
 void sbx_strbuf_release (struct sbx_strbuf *sb);

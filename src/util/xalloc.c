@@ -12,7 +12,7 @@ xoom (void)
 {
   static const char msg[] = "sbx: out of memory\n";
 
-  (void) !write (STDERR_FILENO, msg, sizeof msg - 1);
+  (void) ! write (STDERR_FILENO, msg, sizeof msg - 1);
   abort ();
 }
 

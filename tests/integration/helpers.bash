@@ -3,6 +3,7 @@
 # SBX_ROOT and state directory per test, feature probes that skip (or, with
 # SBX_TEST_REQUIRE, fail) when the host lacks something.
 
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 
