@@ -13,6 +13,16 @@
 
 static const struct cli_command commands[] = {
   { "run", "Run a command in a new container", cli_run },
+  { "pull", "Pull an image from a registry", cli_pull },
+  { "images", "List images", cli_images },
+  { "rmi", "Remove images", cli_rmi },
+  { "tag", "Give an image another name", cli_tag },
+  { "inspect", "Show an image's manifest and config", cli_inspect },
+  { "image", "Manage images (ls, rm, tag, inspect, pull, prune)", cli_image },
+  { "push", "Push an image to a registry", cli_push },
+  { "login", "Store credentials for a registry", cli_login },
+  { "logout", "Forget the credentials for a registry", cli_logout },
+  { "system", "Manage the store (check, prune)", cli_system },
   { "info", "Show what this host allows and the paths sbx uses", cli_info },
   { "version", "Show the sbx version", cli_version },
 };

@@ -22,6 +22,16 @@ struct cli_command
 int cli_main (int argc, char **argv);
 
 int cli_run (const struct cli_globals *g, int argc, char **argv);
+int cli_pull (const struct cli_globals *g, int argc, char **argv);
+int cli_images (const struct cli_globals *g, int argc, char **argv);
+int cli_rmi (const struct cli_globals *g, int argc, char **argv);
+int cli_tag (const struct cli_globals *g, int argc, char **argv);
+int cli_inspect (const struct cli_globals *g, int argc, char **argv);
+int cli_image (const struct cli_globals *g, int argc, char **argv);
+int cli_system (const struct cli_globals *g, int argc, char **argv);
+int cli_push (const struct cli_globals *g, int argc, char **argv);
+int cli_login (const struct cli_globals *g, int argc, char **argv);
+int cli_logout (const struct cli_globals *g, int argc, char **argv);
 int cli_info (const struct cli_globals *g, int argc, char **argv);
 int cli_version (const struct cli_globals *g, int argc, char **argv);
 
@@ -31,6 +41,54 @@ int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((form
 int cli_getopt_error (const char *cmd, int opt, char **argv);
 /* The store root in force: --root, $SBX_ROOT, ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
 char *cli_store_root (const struct cli_globals *g);
+
+/* ---- shared by the image commands (image-common.c) ---- */
+
+struct sbx_error;
+struct sbx_store;
+struct sbx_digest;
+struct sbx_userns_plan;
+
+/* Parse a boolean flag value (NULL, "true", "1", "false", "0") into *OUT;
+   0, or 125 after printing a usage error.  */
+int cli_parse_bool (const char *cmd, const char *flag, const char *v, bool *out);
+/* Print "sbx: [CMD: ]MSG", free ERR, return CODE.  */
+int cli_report (const char *cmd, struct sbx_error *err, int code);
+/* Open the store in force (cli_store_root).  */
+int cli_open_store (const struct cli_globals *g, struct sbx_store **out, struct sbx_error **err);
+/* Normalise an image name as Docker does ("busybox" → "docker.io/library/busybox:latest").  */
+char *cli_normalize_ref (const char *s, struct sbx_error **err);
+/* Find a stored image by name or id; ENOENT "no such image" when absent.  */
+int cli_find_image (struct sbx_store *s, const char *what, struct sbx_digest *manifest,
+                    struct sbx_error **err);
+
+struct cli_pull_opts
+{
+  bool quiet;
+  bool tls_verify;
+  const char *platform; /* "os/arch[/variant]" or NULL */
+};
+
+/* Pull NAME (normalised) into the store, unpack its layers and record the
+   name; *MANIFEST gets its digest.  */
+int cli_pull_image (const struct cli_globals *g, struct sbx_store *s, const char *name,
+                    const struct cli_pull_opts *o, struct sbx_digest *manifest,
+                    struct sbx_error **err);
+struct sbx_registry;
+/* A registry client with the user's credentials and O's TLS and platform
+   settings.  */
+int cli_registry_open (const struct cli_pull_opts *o, struct sbx_registry **out,
+                       struct sbx_error **err);
+/* Unpack every layer of the stored image MANIFEST that is not unpacked yet
+   (in a user namespace, so file owners map as in the container).  */
+int cli_unpack_image (struct sbx_store *s, const struct sbx_digest *manifest,
+                      const struct sbx_userns_plan *plan, struct sbx_error **err);
+/* Run FN in a user namespace when the store holds files of subordinate ids
+   (subuid mode), directly otherwise.  */
+int cli_store_op (const struct sbx_userns_plan *plan, int (*fn) (void *arg, struct sbx_error **err),
+                  void *arg, struct sbx_error **err);
+/* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
+char *cli_config_dir (void);
 
 #ifndef SBX_VERSION
 #  define SBX_VERSION "0.1.0"

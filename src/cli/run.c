@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "image/image.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -18,9 +19,11 @@
 extern char **environ;
 
 static const char run_help[]
-    = "Usage: sbx run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n"
+    = "Usage: sbx run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+      "       sbx run [OPTIONS] --rootfs DIR COMMAND [ARG...]\n"
       "\n"
-      "Run a command in a new container.\n"
+      "Run a command in a new container, over an image's layers (pulled first when\n"
+      "missing) or over an unpacked tree.\n"
       "\n"
       "Without -t, stdin, stdout and stderr are the caller's own, so pipes and shell\n"
       "aliases behave as with a native command. Exit status: the command's; 125 when\n"
@@ -29,6 +32,8 @@ static const char run_help[]
       "\n"
       "Options:\n"
       "      --rootfs DIR           use the unpacked tree DIR as the root filesystem\n"
+      "      --pull POLICY          missing (default), always or never\n"
+      "      --tls-verify=false     do not verify TLS certificates when pulling\n"
       "  -e, --env K=V              set an environment variable (K alone: take it from\n"
       "                             the caller's environment when set)\n"
       "      --env-file FILE        read K=V lines from FILE\n"
@@ -51,6 +56,7 @@ static const char run_help[]
       "      --help                 show this help\n"
       "\n"
       "Examples:\n"
+      "  sbx run --rm busybox echo hello\n"
       "  echo hello | sbx run --rootfs ./rootfs cat\n"
       "  sbx run --rootfs ./rootfs -v \"$PWD:$PWD\" -w \"$PWD\" sh -c 'ls'\n"
       "  sbx run --rootfs ./rootfs -it sh\n";
@@ -58,6 +64,11 @@ static const char run_help[]
 struct run_opts
 {
   const char *rootfs;
+  const char *pull;
+  bool tls_verify;
+  char **image_env;
+  char **lowers;
+  char *image_id;
   const char *entrypoint;
   bool entrypoint_set;
   char **env;
@@ -74,6 +85,9 @@ run_opts_release (struct run_opts *o)
   size_t i;
 
   sbx_strv_free (o->env);
+  sbx_strv_free (o->image_env);
+  sbx_strv_free (o->lowers);
+  free (o->image_id);
   sbx_strv_free (o->cap_add);
   sbx_strv_free (o->cap_drop);
   for (i = 0; i < o->n_mounts; i++)
@@ -133,6 +147,8 @@ enum
   OPT_USERNS,
   OPT_READ_ONLY,
   OPT_RM,
+  OPT_PULL,
+  OPT_TLS_VERIFY,
   OPT_HELP,
 };
 
@@ -158,6 +174,8 @@ parse_flags (struct run_opts *o, int argc, char **argv)
     { "userns", required_argument, NULL, OPT_USERNS },
     { "read-only", no_argument, NULL, OPT_READ_ONLY },
     { "rm", no_argument, NULL, OPT_RM },
+    { "pull", required_argument, NULL, OPT_PULL },
+    { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
   };
@@ -237,6 +255,17 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         break;
       case OPT_RM:
         break;
+      case OPT_PULL:
+        if (strcmp (optarg, "missing") != 0 && strcmp (optarg, "always") != 0
+            && strcmp (optarg, "never") != 0)
+          return cli_usage_error ("run", "invalid --pull `%s`: expected missing, always or never",
+                                  optarg);
+        o->pull = optarg;
+        break;
+      case OPT_TLS_VERIFY:
+        if ((r = cli_parse_bool ("run", "--tls-verify", optarg, &o->tls_verify)) != 0)
+          return r;
+        break;
       case OPT_HELP:
         fputs (run_help, stdout);
         return -1;
@@ -246,45 +275,130 @@ parse_flags (struct run_opts *o, int argc, char **argv)
   return 0;
 }
 
+/* The command: --entrypoint (which clears the image's Cmd, as in Docker) or
+   the image's Entrypoint, then the arguments given or the image's Cmd.  */
 static int
-build_argv (struct run_opts *o, int argc, char **argv)
+build_argv (struct run_opts *o, const struct sbx_image_config *img, int first, int argc,
+            char **argv)
 {
   int i;
 
-  if (o->entrypoint_set && *o->entrypoint)
-    sbx_strv_push (&o->cfg.argv, o->entrypoint);
-  for (i = optind; i < argc; i++)
+  if (o->entrypoint_set)
+    {
+      if (*o->entrypoint)
+        sbx_strv_push (&o->cfg.argv, o->entrypoint);
+    }
+  else
+    for (i = 0; img && img->entrypoint && img->entrypoint[i]; i++)
+      sbx_strv_push (&o->cfg.argv, img->entrypoint[i]);
+  for (i = first; i < argc; i++)
     sbx_strv_push (&o->cfg.argv, argv[i]);
+  if (first >= argc && ! o->entrypoint_set)
+    for (i = 0; img && img->cmd && img->cmd[i]; i++)
+      sbx_strv_push (&o->cfg.argv, img->cmd[i]);
   if (sbx_strv_len (o->cfg.argv) == 0)
     return cli_usage_error ("run", "no command given");
   return 0;
 }
 
+/* Find (pulling per --pull) and unpack the image NAME; fill the parts of
+   the config that come from it.  */
+static int
+use_image (const struct cli_globals *g, struct run_opts *o, const char *what,
+           struct sbx_image **out, struct sbx_error **err)
+{
+  struct cli_pull_opts po = { .quiet = false, .tls_verify = o->tls_verify };
+  struct sbx_store *store = NULL;
+  struct sbx_userns_plan plan;
+  struct sbx_digest manifest;
+  struct sbx_image *img = NULL;
+  const char *pull = o->pull ? o->pull : "missing";
+  char buf[SBX_DIGEST_STR_MAX];
+  int r = 0;
+  size_t i;
+
+  if (cli_open_store (g, &store, err) < 0)
+    return -1;
+  if (strcmp (pull, "always") != 0)
+    r = cli_find_image (store, what, &manifest, err);
+  if (strcmp (pull, "always") == 0
+      || (r < 0 && sbx_error_code (*err) == ENOENT && strcmp (pull, "never") != 0))
+    {
+      cleanup_free char *name = NULL;
+
+      sbx_error_clear (err);
+      name = cli_normalize_ref (what, err);
+      r = name ? cli_pull_image (g, store, name, &po, &manifest, err) : -1;
+    }
+  sbx_userns_detect (&plan);
+  if (r == 0)
+    r = cli_unpack_image (store, &manifest, &plan, err);
+  if (r == 0)
+    r = sbx_image_load (store, &manifest, &img, err);
+  for (i = 0; r == 0 && i < img->config->n_diff_ids; i++)
+    {
+      /* top-most first */
+      const struct sbx_digest *d = &img->config->diff_ids[img->config->n_diff_ids - 1 - i];
+      sbx_strv_push_take (&o->lowers, sbx_store_layer_path (store, d));
+    }
+  if (r == 0)
+    o->image_id = xstrdup (sbx_digest_format (&manifest, buf));
+  sbx_store_close (store);
+  if (r < 0)
+    {
+      sbx_image_free (img);
+      return -1;
+    }
+  *out = img;
+  return 0;
+}
+
+static void
+image_free_cleanup (struct sbx_image **img)
+{
+  sbx_image_free (*img);
+}
+
 int
 cli_run (const struct cli_globals *g, int argc, char **argv)
 {
-  __attribute__ ((cleanup (run_opts_release))) struct run_opts o = { 0 };
+  __attribute__ ((cleanup (run_opts_release))) struct run_opts o = { .tls_verify = true };
+  __attribute__ ((cleanup (image_free_cleanup))) struct sbx_image *img = NULL;
   struct sbx_userns_plan plan;
   struct sbx_error *err = NULL;
   int exit_code = SBX_EXIT_FAILURE;
+  int first;
+  size_t i;
   int r;
 
-  (void) g;
   o.cfg.network = SBX_NETWORK_NONE;
   r = parse_flags (&o, argc, argv);
   if (r < 0)
     return 0; /* --help */
   if (r > 0)
     return r;
+  first = optind;
   if (o.rootfs == NULL)
     {
-      if (optind < argc)
-        return cli_usage_error ("run",
-                                "image `%s`: running images is not supported yet; use --rootfs DIR",
-                                argv[optind]);
-      return cli_usage_error ("run", "--rootfs DIR is required");
+      if (optind >= argc)
+        return cli_usage_error ("run", "no image given (or use --rootfs DIR)");
+      if (use_image (g, &o, argv[optind], &img, &err) < 0)
+        return cli_report (NULL, err, SBX_EXIT_FAILURE);
+      first = optind + 1;
+      /* The image's environment first; -e and --env-file override it.  */
+      for (i = 0; img->config->env && img->config->env[i]; i++)
+        sbx_strv_push (&o.image_env, img->config->env[i]);
+      for (i = 0; o.env && o.env[i]; i++)
+        sbx_strv_push (&o.image_env, o.env[i]);
+      if (o.cfg.workdir == NULL && img->config->workdir && *img->config->workdir)
+        o.cfg.workdir = img->config->workdir;
+      if (o.cfg.user == NULL && img->config->user && *img->config->user)
+        o.cfg.user = img->config->user;
+      o.cfg.lowers = o.lowers;
+      o.cfg.n_lowers = sbx_strv_len (o.lowers);
+      o.cfg.image = o.image_id;
     }
-  if ((r = build_argv (&o, argc, argv)) != 0)
+  if ((r = build_argv (&o, img ? img->config : NULL, first, argc, argv)) != 0)
     return r;
   if (o.cfg.interactive && o.cfg.tty && ! isatty (STDIN_FILENO))
     return cli_usage_error ("run",
@@ -293,7 +407,7 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
     return report ("run", err, SBX_EXIT_FAILURE);
 
   o.cfg.rootfs = o.rootfs;
-  o.cfg.env = o.env;
+  o.cfg.env = img ? o.image_env : o.env;
   o.cfg.mounts = o.mounts;
   o.cfg.n_mounts = o.n_mounts;
   o.cfg.id = sbx_runtime_new_id ();

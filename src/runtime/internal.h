@@ -44,13 +44,12 @@ int sync_recv (int sock, struct sync_msg *out, int *fd_out, struct sbx_error **e
 struct setup_ctx
 {
   const struct sbx_run_config *cfg;
-  const struct sbx_user *user; /* resolved -u */
   const char *hostname;
   const char *state_dir; /* holds hosts, hostname, resolv.conf */
   int sync_fd;
   uid_t inside_uid; /* the invoking user's id inside (0, or its own with keep-id) */
   gid_t inside_gid;
-  bool can_setgroups; /* false in single mode (setgroups is denied) */
+  bool single_mode; /* one id mapped; setgroups denied */
 };
 
 __attribute__ ((noreturn)) void setup_child_main (const struct setup_ctx *ctx);

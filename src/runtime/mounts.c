@@ -17,6 +17,7 @@
 #include "util/fs.h"
 #include "util/hints.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 /* Every mount target inside the rootfs is first resolved in root (no
@@ -314,6 +315,47 @@ setup_etc_files (int rootfd, const struct setup_ctx *ctx, struct sbx_error **err
   return 0;
 }
 
+/* The image's layers under a private writable layer: the kernel overlay,
+   with its upper and work directories on a tmpfs of this mount namespace,
+   so the container's changes vanish with it (kept containers come with the
+   root filesystems issue).  Lower directories are named relative to the
+   store's layers/ directory to stay far below the mount-data page limit.  */
+static int
+mount_image_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
+{
+  const struct sbx_run_config *cfg = ctx->cfg;
+  cleanup_strbuf struct sbx_strbuf opts = SBX_STRBUF_INIT;
+  cleanup_free char *scratch = xasprintf ("%s/scratch", ctx->state_dir);
+  cleanup_free char *layers = NULL;
+  const char *slash;
+  size_t i;
+
+  if (mount ("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+    return sbx_err_errno (err, "mount tmpfs on `%s`", scratch);
+  if (chdir (scratch) < 0 || mkdir ("upper", 0755) < 0 || mkdir ("work", 0700) < 0)
+    return sbx_err_errno (err, "prepare the writable layer");
+  slash = strrchr (cfg->lowers[0], '/');
+  layers = xstrndup (cfg->lowers[0], (size_t) (slash - cfg->lowers[0]));
+  sbx_strbuf_addstr (&opts, "lowerdir=");
+  for (i = 0; i < cfg->n_lowers; i++)
+    {
+      slash = strrchr (cfg->lowers[i], '/');
+      sbx_strbuf_addf (&opts, "%s%s", i ? ":" : "", slash + 1);
+    }
+  sbx_strbuf_addf (&opts, ",upperdir=%s/upper,workdir=%s/work,userxattr", scratch, scratch);
+  if (opts.len >= 4000)
+    return sbx_err (err, E2BIG, "image has too many layers (%zu) for one overlay mount",
+                    cfg->n_lowers);
+  if (chdir (layers) < 0)
+    return sbx_err_errno (err, "chdir `%s`", layers);
+  if (mount ("overlay", cfg->rootfs, "overlay", 0, opts.buf) < 0)
+    {
+      sbx_err_errno (err, "mount the image's layers (overlay)");
+      return sbx_err_hint (err, SBX_HINT_OVERLAY);
+    }
+  return 0;
+}
+
 int
 mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
 {
@@ -324,6 +366,8 @@ mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
   /* Nothing we mount may propagate back to the host.  */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return sbx_err_errno (err, "make mounts private");
+  if (cfg->n_lowers > 0 && mount_image_rootfs (ctx, err) < 0)
+    return -1;
   if (mount (cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return sbx_err_errno (err, "bind rootfs `%s`", cfg->rootfs);
   rootfd = open (cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

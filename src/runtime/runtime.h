@@ -134,8 +134,14 @@ enum sbx_network_mode
 
 struct sbx_run_config
 {
-  const char *id;       /* 64 hex digits */
-  const char *rootfs;   /* host directory */
+  const char *id;     /* 64 hex digits */
+  const char *rootfs; /* host directory, or NULL with LOWERS */
+  /* An image's unpacked layers, top-most first: the root is the kernel's
+     overlay of them with a private writable layer that lives as long as
+     the container (a tmpfs in its mount namespace: nothing to clean up).  */
+  char *const *lowers;
+  size_t n_lowers;
+  const char *image;    /* "sha256:…" of the image's manifest (for rmi), or NULL */
   char **argv;          /* command, argv[0] resolved with the container's PATH */
   char **env;           /* final environment, KEY=VALUE */
   const char *workdir;  /* inside; NULL = "/" */
@@ -159,6 +165,19 @@ struct sbx_run_config
    125 for everything else.  */
 int sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan *plan,
                      int *exit_code, struct sbx_error **err);
+
+/* Run FN (ARG) in a forked child that is root of a new user namespace with
+   PLAN's id maps (subuid mode: the subordinate range) and a private mount
+   namespace, e.g. to unpack or remove layers whose files belong to
+   subordinate ids.  FN's error is reported back through *ERR.  FN runs in a
+   copy of the process: only its effects on the file system are seen.  */
+int sbx_runtime_in_userns (const struct sbx_userns_plan *plan,
+                           int (*fn) (void *arg, struct sbx_error **err), void *arg,
+                           struct sbx_error **err);
+
+/* Manifest digests ("sha256:…") of the images used by running containers
+   of this user (NULL-terminated; free with sbx_strv_free).  */
+char **sbx_runtime_images_in_use (struct sbx_error **err);
 
 /* The per-user directory for running state: $XDG_RUNTIME_DIR/sbx when it is
    usable, else a private 0700 ${TMPDIR:-/tmp}/sbx-UID.  Created on demand.  */

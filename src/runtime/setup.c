@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,6 +22,8 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/hints.h"
+#include "util/strv.h"
 #include "util/log.h"
 
 /* The setup child, in the order of STYLE.md B7: wait for the id maps, build
@@ -83,14 +86,50 @@ setup_tty (int sync_fd, struct sbx_error **err)
   return 0;
 }
 
+/* Resolve -u in the container's own /etc/passwd and /etc/group (the root
+   is pivoted already, so an image's merged layers are what is read), and
+   give the command a HOME when it has none.  */
 static int
-switch_user (const struct setup_ctx *ctx, struct sbx_error **err)
+resolve_user (const struct setup_ctx *ctx, struct sbx_user *u, char ***env, struct sbx_error **err)
 {
-  const struct sbx_user *u = ctx->user;
+  const struct sbx_run_config *cfg = ctx->cfg;
+  cleanup_close int rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const char *spec = cfg->user;
+  char uidbuf[16];
 
+  if (rootfd < 0)
+    return sbx_err_errno (err, "open /");
+  snprintf (uidbuf, sizeof uidbuf, "%u", (unsigned) ctx->inside_uid);
+  if (spec == NULL && cfg->keep_id)
+    spec = uidbuf; /* HOME from the user's own entry */
+  if (sbx_user_resolve (rootfd, spec, u, err) < 0)
+    return -1;
+  if (cfg->user == NULL)
+    {
+      /* No -u: stay who we are inside (root, or the user with keep-id).  */
+      u->uid = ctx->inside_uid;
+      u->gid = ctx->inside_gid;
+      u->n_groups = 0;
+    }
+  if (ctx->single_mode && (u->uid != ctx->inside_uid || u->gid != ctx->inside_gid))
+    {
+      sbx_err (err, EINVAL,
+               "user %u:%u is not mapped in the user namespace (single-uid mode: only %u is)",
+               (unsigned) u->uid, (unsigned) u->gid, (unsigned) ctx->inside_uid);
+      return sbx_err_hint (err, SBX_HINT_SUBUID);
+    }
+  *env = sbx_strv_dup (cfg->env);
+  if (sbx_env_get (*env, "HOME") == NULL)
+    sbx_env_set (env, "HOME", u->home ? u->home : "/");
+  return 0;
+}
+
+static int
+switch_user (const struct setup_ctx *ctx, const struct sbx_user *u, struct sbx_error **err)
+{
   if (u->uid == ctx->inside_uid && u->gid == ctx->inside_gid && u->n_groups == 0)
     return 0;
-  if (ctx->can_setgroups && setgroups (u->n_groups, u->groups) < 0)
+  if (! ctx->single_mode && setgroups (u->n_groups, u->groups) < 0)
     return sbx_err_errno (err, "setgroups");
   if (setresgid (u->gid, u->gid, u->gid) < 0)
     return sbx_err_errno (err, "setgid %u", (unsigned) u->gid);
@@ -133,6 +172,8 @@ setup_child_main (const struct setup_ctx *ctx)
 {
   const struct sbx_run_config *cfg = ctx->cfg;
   struct sbx_error *err = NULL;
+  struct sbx_user user = { 0 };
+  char **env = NULL;
   int status = 125;
 
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || wait_for_go (ctx->sync_fd, &err) < 0)
@@ -141,7 +182,7 @@ setup_child_main (const struct setup_ctx *ctx)
         sbx_err_errno (&err, "set parent death signal");
       FAIL (err);
     }
-  if (mounts_setup_rootfs (ctx, &err) < 0)
+  if (mounts_setup_rootfs (ctx, &err) < 0 || resolve_user (ctx, &user, &env, &err) < 0)
     FAIL (err);
   if (sethostname (ctx->hostname, strlen (ctx->hostname)) < 0)
     {
@@ -160,7 +201,7 @@ setup_child_main (const struct setup_ctx *ctx)
     }
   if (cfg->tty && setup_tty (ctx->sync_fd, &err) < 0)
     FAIL (err);
-  if (caps_apply (cfg->caps, &err) < 0 || switch_user (ctx, &err) < 0)
+  if (caps_apply (cfg->caps, &err) < 0 || switch_user (ctx, &user, &err) < 0)
     FAIL (err);
   if (chdir (cfg->workdir ? cfg->workdir : "/") < 0)
     {
@@ -194,6 +235,6 @@ setup_child_main (const struct setup_ctx *ctx)
         }
     }
   reset_signals ();
-  exec_command (cfg->argv, cfg->env, &status, &err);
+  exec_command (cfg->argv, env, &status, &err);
   sync_report_and_exit (ctx->sync_fd, SYNC_EXEC_ERROR, err, status);
 }

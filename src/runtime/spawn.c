@@ -182,9 +182,11 @@ write_state_files (struct state_guard *g, const char *hostname, enum sbx_network
   return 0;
 }
 
-/* The container's environment: Docker's defaults under the user's -e.  */
+/* The container's environment: Docker's defaults under the image's and the
+   user's variables (HOME is added by the setup child, from the rootfs's
+   /etc/passwd, when none of these sets it).  */
 static char **
-build_env (const struct sbx_run_config *cfg, const struct sbx_user *u, const char *hostname)
+build_env (const struct sbx_run_config *cfg, const char *hostname)
 {
   char **env = NULL;
   size_t i;
@@ -194,7 +196,6 @@ build_env (const struct sbx_run_config *cfg, const struct sbx_user *u, const cha
   sbx_env_set (&env, "container", "sbx");
   if (cfg->tty)
     sbx_env_set (&env, "TERM", "xterm");
-  sbx_env_set (&env, "HOME", u->home ? u->home : "/");
   for (i = 0; cfg->env && cfg->env[i]; i++)
     {
       const char *eq = strchr (cfg->env[i], '=');
@@ -233,24 +234,6 @@ sigmask_guard_release (struct sigmask_guard *g)
 {
   if (g->armed)
     (void) sigprocmask (SIG_SETMASK, &g->old, NULL);
-}
-
-static int
-check_user_mapped (const struct sbx_userns_plan *plan, const struct setup_ctx *ctx,
-                   struct sbx_error **err)
-{
-  const struct sbx_user *u = ctx->user;
-
-  if (plan->mode == SBX_USERNS_SUBUID)
-    return 0; /* 0..65536 are mapped; anything else fails in setresuid with a clear errno */
-  if (u->uid != ctx->inside_uid || u->gid != ctx->inside_gid)
-    {
-      sbx_err (err, EINVAL,
-               "user %u:%u is not mapped in the user namespace (single-uid mode: only %u is)",
-               (unsigned) u->uid, (unsigned) u->gid, (unsigned) ctx->inside_uid);
-      return sbx_err_hint (err, SBX_HINT_SUBUID);
-    }
-  return 0;
 }
 
 static int
@@ -333,6 +316,28 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
   return r;
 }
 
+/* Image mode: the overlay's mount point and the tmpfs for its writable
+   layer, created empty in the container's state directory.  */
+static int
+make_image_dirs (struct state_guard *g, struct sbx_error **err)
+{
+  cleanup_close int dfd = openat (g->statefd, g->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (dfd < 0)
+    return sbx_err_errno (err, "open container state");
+  if (mkdirat (dfd, "rootfs", 0755) < 0 || mkdirat (dfd, "scratch", 0700) < 0)
+    return sbx_err_errno (err, "create the container's mount points");
+  return 0;
+}
+
+static int
+record_image (struct state_guard *g, const char *image, struct sbx_error **err)
+{
+  cleanup_free char *path = xasprintf ("%s/image", g->name);
+
+  return sbx_fs_write_file_at (g->statefd, path, image, strlen (image), 0600, err);
+}
+
 int
 sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan *plan,
                  int *exit_code, struct sbx_error **err)
@@ -341,34 +346,20 @@ sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan 
       = { .statefd = -1, .lockfd = -1 };
   cleanup_free char *state_dir = NULL;
   cleanup_free char *container_dir = NULL;
+  cleanup_free char *image_root = NULL;
   cleanup_free char *hostname = NULL;
   cleanup_strv char **env = NULL;
-  cleanup_close int rootfd = -1;
   struct sbx_run_config c = *cfg;
-  struct sbx_user user = { 0 };
   struct setup_ctx ctx;
   struct stat st;
-  int r;
 
   *exit_code = 125;
   /* Validate and acquire everything before any namespace exists.  */
-  rootfd = open (cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0)
-    return sbx_err_errno (err, "rootfs `%s`", cfg->rootfs);
+  if (cfg->n_lowers == 0 && (stat (cfg->rootfs, &st) < 0 || ! S_ISDIR (st.st_mode)))
+    return sbx_err_code (err, errno ? errno : ENOTDIR, "rootfs `%s`", cfg->rootfs);
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (stat (cfg->mounts[i].source, &st) < 0)
       return sbx_err_errno (err, "volume source `%s`", cfg->mounts[i].source);
-  {
-    char uidbuf[16];
-    const char *spec = cfg->user;
-
-    /* With keep-id and no -u, HOME comes from the user's own entry.  */
-    snprintf (uidbuf, sizeof uidbuf, "%u", (unsigned) plan->uid);
-    if (spec == NULL && cfg->keep_id)
-      spec = uidbuf;
-    if (sbx_user_resolve (rootfd, spec, &user, err) < 0)
-      return -1;
-  }
 
   if (cfg->hostname)
     hostname = xstrdup (cfg->hostname);
@@ -380,50 +371,79 @@ sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan 
     }
   else
     hostname = xstrndup (cfg->id, 12);
-  env = build_env (cfg, &user, hostname);
+  env = build_env (cfg, hostname);
   c.env = env;
 
   state_dir = sbx_runtime_state_dir (err);
   if (state_dir == NULL)
-    {
-      sbx_user_release (&user);
-      return -1;
-    }
+    return -1;
   state.statefd = open (state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (state.statefd < 0)
-    {
-      sbx_user_release (&user);
-      return sbx_err_errno (err, "open `%s`", state_dir);
-    }
+    return sbx_err_errno (err, "open `%s`", state_dir);
   sweep_stale (state.statefd);
   state.name = xstrdup (cfg->id);
   container_dir = xasprintf ("%s/%s", state_dir, cfg->id);
   if (write_state_files (&state, hostname, cfg->network, err) < 0)
+    return -1;
+  if (cfg->n_lowers > 0)
     {
-      sbx_user_release (&user);
-      return -1;
+      if (make_image_dirs (&state, err) < 0)
+        return -1;
+      image_root = xasprintf ("%s/rootfs", container_dir);
+      c.rootfs = image_root;
     }
+  if (cfg->image && record_image (&state, cfg->image, err) < 0)
+    return -1;
 
   ctx = (struct setup_ctx){
     .cfg = &c,
-    .user = &user,
     .hostname = hostname,
     .state_dir = container_dir,
     .sync_fd = -1,
     .inside_uid = cfg->keep_id ? plan->uid : 0,
     .inside_gid = cfg->keep_id ? plan->gid : 0,
-    .can_setgroups = plan->mode == SBX_USERNS_SUBUID,
+    .single_mode = plan->mode == SBX_USERNS_SINGLE,
   };
-  if (cfg->user == NULL)
+  return start_container (&ctx, plan, exit_code, err);
+}
+
+char **
+sbx_runtime_images_in_use (struct sbx_error **err)
+{
+  cleanup_free char *state_dir = sbx_runtime_state_dir (err);
+  cleanup_close int statefd = -1;
+  cleanup_dir DIR *d = NULL;
+  char **out = NULL;
+  struct dirent *de;
+  int fd;
+
+  if (state_dir == NULL)
+    return NULL;
+  statefd = open (state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (statefd < 0)
+    return sbx_err_errno (err, "open `%s`", state_dir), NULL;
+  fd = fcntl (statefd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
     {
-      /* No -u: stay who we are inside (root, or the user with keep-id).  */
-      user.uid = ctx.inside_uid;
-      user.gid = ctx.inside_gid;
-      user.n_groups = 0;
+      if (fd >= 0)
+        (void) close (fd);
+      return sbx_err_errno (err, "read `%s`", state_dir), NULL;
     }
-  r = check_user_mapped (plan, &ctx, err);
-  if (r == 0)
-    r = start_container (&ctx, plan, exit_code, err);
-  sbx_user_release (&user);
-  return r;
+  out = xcalloc (1, sizeof (char *));
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *lock = xasprintf ("%s/lock", de->d_name);
+      cleanup_free char *img = xasprintf ("%s/image", de->d_name);
+      cleanup_close int lfd = openat (statefd, lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      struct sbx_error *ignored = NULL;
+      char *content;
+
+      if (lfd < 0 || flock (lfd, LOCK_SH | LOCK_NB) == 0)
+        continue; /* not running */
+      content = sbx_fs_read_file_at (statefd, img, 256, NULL, &ignored);
+      sbx_error_clear (&ignored);
+      if (content)
+        sbx_strv_push_take (&out, content);
+    }
+  return out;
 }

@@ -65,6 +65,12 @@ sbx_json_append_str (struct sbx_json *arr, const char *s)
   sbx_json_append (arr, checked (json_string (s)));
 }
 
+struct sbx_json *
+sbx_json_parse (const char *text, size_t len)
+{
+  return (struct sbx_json *) json_loadb (text, len, 0, NULL);
+}
+
 char *
 sbx_json_dump (const struct sbx_json *v)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Thin glue over jansson for modules that may not include it (STYLE.md B1:
@@ -19,6 +20,8 @@ void sbx_json_set (struct sbx_json *obj, const char *key, struct sbx_json *child
 /* Append CHILD (ownership moves) or a string.  */
 void sbx_json_append (struct sbx_json *arr, struct sbx_json *child);
 void sbx_json_append_str (struct sbx_json *arr, const char *s);
+/* Parse TEXT (a JSON document); NULL when it is not valid JSON.  */
+struct sbx_json *sbx_json_parse (const char *text, size_t len);
 /* Indented text with a trailing newline (free() it).  */
 char *sbx_json_dump (const struct sbx_json *v);
 void sbx_json_free (struct sbx_json *v);
