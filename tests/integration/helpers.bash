@@ -101,3 +101,26 @@ pids_matching() {
 has_pids() { [ -n "$(pids_matching "$1")" ]; }
 no_pids() { [ -z "$(pids_matching "$1")" ]; }
 count_pids() { [ "$(pids_matching "$1" | wc -l)" -eq "$2" ]; }
+
+# The local-registry tests (tests/fixtures/registry, mkimages, push-images)
+# need Debian's docker-registry, skopeo, umoci, htpasswd (apache2-utils),
+# curl, jq and python3.  registry_tools_missing prints the missing ones;
+# setup_file cannot skip (bats 1.8), so it checks that and each test calls
+# require_registry_tools.
+registry_tools_missing() {
+  local t missing=()
+  for t in docker-registry skopeo umoci htpasswd curl jq python3; do
+    command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+  done
+  echo "${missing[*]}"
+}
+
+require_registry_tools() {
+  local missing
+  missing=$(registry_tools_missing)
+  if [ -z "$missing" ]; then
+    require_feature registry yes ""
+  else
+    require_feature registry no "not installed: $missing (scripts/install-deps)"
+  fi
+}
