@@ -102,6 +102,15 @@ sbx_blob_writer_size (const struct sbx_blob_writer *w)
   return w->size;
 }
 
+/* Drop the data of a blob that failed verification (image.h: "a mismatch
+   ... removes the data"), not only when the writer is freed.  */
+static void
+discard (struct sbx_blob_writer *w)
+{
+  (void) unlinkat (w->store->tmpfd, w->tmpname, 0);
+  w->done = true;
+}
+
 int
 sbx_blob_writer_commit (struct sbx_blob_writer *w, const struct sbx_digest *expected,
                         int64_t expected_size, struct sbx_digest *actual, struct sbx_error **err)
@@ -113,12 +122,19 @@ sbx_blob_writer_commit (struct sbx_blob_writer *w, const struct sbx_digest *expe
   if (actual)
     *actual = got;
   if (expected_size >= 0 && (uint64_t) expected_size != w->size)
-    return sbx_err (err, EBADMSG, "blob sha256:%.12s: size %ju does not match the expected %jd",
-                    expected ? expected->hex : got.hex, (uintmax_t) w->size,
-                    (intmax_t) expected_size);
+    {
+      discard (w);
+      return sbx_err (err, EBADMSG, "blob sha256:%.12s: size %ju does not match the expected %jd",
+                      expected ? expected->hex : got.hex, (uintmax_t) w->size,
+                      (intmax_t) expected_size);
+    }
   if (expected && ! sbx_digest_equal (expected, &got))
-    return sbx_err (err, EBADMSG, "blob sha256:%.12s does not match its digest (got sha256:%.12s)",
-                    expected->hex, got.hex);
+    {
+      discard (w);
+      return sbx_err (err, EBADMSG,
+                      "blob sha256:%.12s does not match its digest (got sha256:%.12s)",
+                      expected->hex, got.hex);
+    }
   /* Durable before it becomes visible: a crash never publishes a torn blob.  */
   if (fsync (w->fd) < 0)
     return sbx_err_errno (err, "fsync `tmp/%s`", w->tmpname);

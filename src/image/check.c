@@ -58,11 +58,14 @@ is_digest_name (const char *name)
          && strspn (name, "0123456789abcdef") == SBX_DIGEST_HEX_LEN;
 }
 
-/* A staging entry "PREFIX-PID-RANDOM" (or a lock file) still in use?  */
+/* A staging entry "PREFIX-PID-RANDOM" (or a lock file) still in use?
+   PREFIX may contain dashes (sbx_store_stage_dir takes any): the pid is
+   between the last two.  */
 static bool
 staging_in_use (int tmpfd, const char *name)
 {
-  const char *dash = strchr (name, '-');
+  const char *last = strrchr (name, '-');
+  const char *dash = last ? memrchr (name, '-', (size_t) (last - name)) : NULL;
   char *end = NULL;
   long pid;
 
@@ -74,7 +77,7 @@ staging_in_use (int tmpfd, const char *name)
   if (dash == NULL)
     return false;
   pid = strtol (dash + 1, &end, 10);
-  if (end == dash + 1 || *end != '-' || pid <= 0)
+  if (end == dash + 1 || end != last || pid <= 0)
     return false;
   return kill ((pid_t) pid, 0) == 0 || errno == EPERM;
 }
@@ -259,21 +262,52 @@ keep (struct prune_ctx *p, const struct sbx_digest *d)
   p->keep[p->n_keep++] = *d;
 }
 
+/* Bytes of the files under NAME (or of NAME itself when it is not a
+   directory), so that an unpacked layer counts with its files; best
+   effort: what cannot be read counts as 0.  */
+static uint64_t
+tree_size (int at, const char *name)
+{
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  struct stat st;
+  uint64_t sum = 0;
+  int fd;
+
+  if (fstatat (at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  if (! S_ISDIR (st.st_mode))
+    return (uint64_t) st.st_size;
+  fd = openat (at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      (void) close (fd);
+      return 0;
+    }
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      sum += tree_size (dirfd (d), de->d_name);
+  return sum;
+}
+
 static int
 prune_entry (struct sbx_store *s, int dirfd, const char *name, void *arg, struct sbx_error **err)
 {
   struct prune_ctx *p = arg;
-  struct stat st;
+  uint64_t size;
 
   (void) s;
   if (kept (p, name))
     return 0;
   if (dirfd == s->tmpfd && staging_in_use (dirfd, name))
     return 0;
-  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && ! S_ISDIR (st.st_mode))
-    p->freed += (uint64_t) st.st_size;
+  size = tree_size (dirfd, name);
   if (sbx_fs_rm_rf_at (dirfd, name, err) < 0)
     return -1;
+  p->freed += size;
   p->removed++;
   return 0;
 }
