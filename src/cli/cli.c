@@ -23,6 +23,9 @@ static const struct cli_command commands[] = {
   { "login", "Store credentials for a registry", cli_login },
   { "logout", "Forget the credentials for a registry", cli_logout },
   { "system", "Manage the store (check, prune)", cli_system },
+  { "save", "Write images to a tar archive", cli_save },
+  { "load", "Load images from a tar archive", cli_load },
+  { "import", "Make an image from a root filesystem tarball", cli_import },
   { "info", "Show what this host allows and the paths sbx uses", cli_info },
   { "version", "Show the sbx version", cli_version },
 };

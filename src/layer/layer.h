@@ -70,3 +70,44 @@ int sbx_layer_unpack (int fd, int dirfd, const struct sbx_layer_unpack_opts *opt
    the uncompressed tar.  */
 int sbx_layer_write_tar (int dirfd, int fd, const char *compress, int64_t mtime,
                          struct sbx_digest *diff_id, struct sbx_error **err);
+
+/* ---- image archives (archive.c) ---- */
+
+struct sbx_store;
+
+/* Write the stored image MANIFEST (all of its blobs must be in S) to FD as a
+   tar archive.  FORMAT "docker-archive" (NULL means it) is what `docker
+   save` writes: manifest.json, the config as <hex>.json, every layer
+   uncompressed as <diffid-hex>/layer.tar (checked against its DiffID on the
+   way) and the legacy `repositories`; "oci-archive" is an OCI image layout
+   (oci-layout, index.json, blobs/sha256/<hex>) with the blobs as stored.
+   NAMES (NULL-terminated, may be NULL) are the image's full names
+   ("docker.io/library/busybox:latest"): RepoTags, or one index.json entry
+   each.  Entries come in a fixed order with fixed owners and times, so the
+   same image gives the same bytes.  FD is not closed.  */
+int sbx_archive_save (struct sbx_store *s, const struct sbx_digest *manifest, char *const *names,
+                      const char *format, int fd, struct sbx_error **err);
+
+/* Read a docker-archive or an OCI-layout tar (either gzip- or
+   zstd-compressed, or not) from FD and store its images: every blob is
+   verified against its digest (a docker-archive's layers against the
+   config's diff_ids) and an OCI manifest is made for docker-archive images;
+   from an OCI index the host's platform is picked.  Nothing from the
+   archive is created on disk but regular files under the store's tmp/,
+   removed before returning; absolute names and ".." are refused.
+   On success *N_OUT >= 1 and *MANIFESTS_OUT[i] is an image's manifest
+   digest, *NAMES_OUT[i] the name the archive gives it as written there
+   ("busybox:latest": normalise before use; a bare OCI tag T becomes
+   "localhost/loaded:T"), or "" when it gives none; an image with several
+   names comes once per name.  *NAMES_OUT is NULL-terminated (sbx_strv_free
+   it), free() *MANIFESTS_OUT.  Names are not recorded: the caller does
+   that (sbx_store_set_ref) once the layers are unpacked.  */
+int sbx_archive_load (struct sbx_store *s, int fd, char ***names_out,
+                      struct sbx_digest **manifests_out, size_t *n_out, struct sbx_error **err);
+
+/* Make a one-layer image of the root filesystem tarball read from FD (to
+   its end; gzip, zstd or uncompressed): the tarball is stored as it is as
+   the layer, with a config for this host's platform (Env PATH, history
+   "sbx import") and an OCI manifest, whose digest goes to *MANIFEST.  */
+int sbx_archive_import (struct sbx_store *s, int fd, struct sbx_digest *manifest,
+                        struct sbx_error **err);
