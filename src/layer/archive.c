@@ -18,11 +18,11 @@
    <id>/layer.tar to ../<diffid>.tar).  Then every blob an image needs is
    verified against its digest while it is copied into the store.
 
-   The JSON documents of the two formats are read by a small strict parser
-   at the end of this file: jansson is reserved to util/json.c, image/ and
-   registry/ (STYLE.md B1), and util/json.h has no reader yet.  Only the
-   built-in gzip and zstd decoders of libarchive are enabled: no external
-   program ever runs on an archive.  */
+   The JSON documents of the two formats (manifest.json, oci-layout,
+   index.json) are read with sbx_json_parse_strict(): a member name given
+   twice is refused, so no two readers of an archive can disagree on what
+   it says.  Only the built-in gzip and zstd decoders of libarchive are
+   enabled: no external program ever runs on an archive.  */
 #define SBX_LOG_MODULE "archive"
 #include <archive.h>
 #include <archive_entry.h>
@@ -58,23 +58,6 @@
 #define ANN_CONTAINERD_NAME "io.containerd.image.name"
 #define ANN_REF_NAME "org.opencontainers.image.ref.name"
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-struct jv;
-static int jv_parse (const char *text, size_t len, const char *what, struct jv **out,
-                     struct sbx_error **err);
-static void jv_free (struct jv *v);
-static const struct jv *jv_get (const struct jv *obj, const char *key);
-static const char *jv_str (const struct jv *v);
-static bool jv_int (const struct jv *v, int64_t *out);
-static size_t jv_len (const struct jv *v, bool object);
-static const struct jv *jv_at (const struct jv *v, size_t i);
-
-static void
-jv_cleanup (struct jv **v)
-{
-  jv_free (*v);
-}
-#define cleanup_jv __attribute__ ((cleanup (jv_cleanup)))
 
 static void
 archive_read_cleanup (struct archive **a)
@@ -860,6 +843,23 @@ read_entry (const struct loader *l, const char *path, size_t *len, struct sbx_er
   return text;
 }
 
+/* The JSON document PATH of the archive, parsed strictly (owned).  */
+static struct sbx_json *
+read_json (const struct loader *l, const char *path, struct sbx_error **err)
+{
+  cleanup_free char *text = NULL;
+  struct sbx_json *doc;
+  size_t len = 0;
+
+  text = read_entry (l, path, &len, err);
+  if (text == NULL)
+    return NULL;
+  doc = sbx_json_parse_strict (text, len, err);
+  if (doc == NULL)
+    sbx_err_prefix (err, "%s", path);
+  return doc;
+}
+
 static bool
 has_entry (const struct loader *l, const char *path)
 {
@@ -962,11 +962,11 @@ descriptors_free (struct sbx_descriptor *d, size_t n)
 }
 
 static int
-docker_layers (struct loader *l, const struct jv *layers, const struct sbx_image_config *cfg,
+docker_layers (struct loader *l, const struct sbx_json *layers, const struct sbx_image_config *cfg,
                const struct sbx_digest *config, int64_t config_size, struct sbx_digest *out,
                struct sbx_error **err)
 {
-  size_t n = jv_len (layers, false), i;
+  size_t n = sbx_json_array_size (layers), i;
   struct sbx_descriptor *descs = xcalloc (n + 1, sizeof *descs);
   int r = 0;
 
@@ -975,7 +975,7 @@ docker_layers (struct loader *l, const struct jv *layers, const struct sbx_image
                  cfg->n_diff_ids);
   for (i = 0; r == 0 && i < n; i++)
     {
-      const char *path = jv_str (jv_at (layers, i));
+      const char *path = sbx_json_string (sbx_json_array_get (layers, i));
 
       if (path == NULL)
         r = sbx_err (err, EINVAL, "Layers[%zu] is not a string", i);
@@ -989,33 +989,35 @@ docker_layers (struct loader *l, const struct jv *layers, const struct sbx_image
 }
 
 static int
-docker_image (struct loader *l, const struct jv *item, struct sbx_error **err)
+docker_image (struct loader *l, const struct sbx_json *item, struct sbx_error **err)
 {
-  const char *cfgpath = jv_str (jv_get (item, "Config"));
-  const struct jv *layers = jv_get (item, "Layers");
-  const struct jv *tags = jv_get (item, "RepoTags");
+  const char *cfgpath = sbx_json_string (sbx_json_get (item, "Config"));
+  const struct sbx_json *layers = sbx_json_get (item, "Layers");
+  const struct sbx_json *tags = sbx_json_get (item, "RepoTags");
   cleanup_config struct sbx_image_config *cfg = NULL;
   cleanup_free char *cfgtext = NULL;
   struct sbx_digest config, manifest;
   size_t len = 0, n_tags, i;
   bool named = false;
 
-  if (cfgpath == NULL || jv_len (layers, false) == (size_t) -1)
+  if (cfgpath == NULL || ! sbx_json_is_array (layers))
     return sbx_err (err, EINVAL, "no Config or Layers");
   cfgtext = read_entry (l, cfgpath, &len, err);
   if (cfgtext == NULL || sbx_image_config_parse (cfgtext, len, &cfg, err) < 0
       || sbx_store_put_blob (l->store, cfgtext, len, &config, err) < 0
       || docker_layers (l, layers, cfg, &config, (int64_t) len, &manifest, err) < 0)
     return -1;
-  n_tags = jv_len (tags, false);
-  if (n_tags == (size_t) -1)
-    n_tags = 0; /* "RepoTags": null, an untagged image */
+  n_tags = sbx_json_array_size (tags); /* 0 for "RepoTags": null, an untagged image */
   for (i = 0; i < n_tags; i++)
-    if (jv_str (jv_at (tags, i)) && *jv_str (jv_at (tags, i)))
-      {
-        add_image (l, jv_str (jv_at (tags, i)), &manifest);
-        named = true;
-      }
+    {
+      const char *tag = sbx_json_string (sbx_json_array_get (tags, i));
+
+      if (tag && *tag)
+        {
+          add_image (l, tag, &manifest);
+          named = true;
+        }
+    }
   if (! named)
     add_image (l, NULL, &manifest);
   return 0;
@@ -1024,18 +1026,16 @@ docker_image (struct loader *l, const struct jv *item, struct sbx_error **err)
 static int
 load_docker (struct loader *l, struct sbx_error **err)
 {
-  cleanup_jv struct jv *doc = NULL;
-  cleanup_free char *text = NULL;
-  size_t len = 0, i, n;
+  cleanup_json struct sbx_json *doc = read_json (l, "manifest.json", err);
+  size_t i, n;
 
-  text = read_entry (l, "manifest.json", &len, err);
-  if (text == NULL || jv_parse (text, len, "manifest.json", &doc, err) < 0)
+  if (doc == NULL)
     return -1;
-  n = jv_len (doc, false);
-  if (n == (size_t) -1)
+  if (! sbx_json_is_array (doc))
     return sbx_err (err, EINVAL, "manifest.json: not an array");
+  n = sbx_json_array_size (doc);
   for (i = 0; i < n; i++)
-    if (docker_image (l, jv_at (doc, i), err) < 0)
+    if (docker_image (l, sbx_json_array_get (doc, i), err) < 0)
       return sbx_err_prefix (err, "manifest.json[%zu]", i);
   return 0;
 }
@@ -1113,10 +1113,10 @@ oci_image (struct loader *l, const struct sbx_descriptor *d, int depth, struct s
    and Docker record, else the ref.name (a bare tag becomes
    "localhost/loaded:TAG"); NULL when none.  */
 static char *
-oci_name (const struct jv *annotations)
+oci_name (const struct sbx_json *annotations)
 {
-  const char *full = jv_str (jv_get (annotations, ANN_CONTAINERD_NAME));
-  const char *ref = jv_str (jv_get (annotations, ANN_REF_NAME));
+  const char *full = sbx_json_string (sbx_json_get (annotations, ANN_CONTAINERD_NAME));
+  const char *ref = sbx_json_string (sbx_json_get (annotations, ANN_REF_NAME));
 
   if (full && *full)
     return xstrdup (full);
@@ -1128,11 +1128,12 @@ oci_name (const struct jv *annotations)
 }
 
 static int
-oci_entry (struct loader *l, const struct jv *e, struct sbx_error **err)
+oci_entry (struct loader *l, const struct sbx_json *e, struct sbx_error **err)
 {
   struct sbx_descriptor d = { 0 };
   cleanup_free char *name = NULL;
-  const char *digest = jv_str (jv_get (e, "digest"));
+  const char *digest = sbx_json_string (sbx_json_get (e, "digest"));
+  const struct sbx_json *jsize = sbx_json_get (e, "size");
   struct sbx_digest manifest;
   int64_t size = -1;
 
@@ -1140,13 +1141,13 @@ oci_entry (struct loader *l, const struct jv *e, struct sbx_error **err)
     return sbx_err (err, EINVAL, "no digest");
   if (sbx_digest_parse (digest, &d.digest, err) < 0)
     return -1;
-  if (jv_get (e, "size") && (! jv_int (jv_get (e, "size"), &size) || size < 0))
+  if (jsize && (sbx_json_integer (jsize, &size) < 0 || size < 0))
     return sbx_err (err, EINVAL, "invalid size");
   d.size = size;
-  d.media_type = (char *) jv_str (jv_get (e, "mediaType"));
+  d.media_type = (char *) sbx_json_string (sbx_json_get (e, "mediaType"));
   if (oci_image (l, &d, 0, &manifest, err) < 0)
     return -1;
-  name = oci_name (jv_get (e, "annotations"));
+  name = oci_name (sbx_json_get (e, "annotations"));
   add_image (l, name, &manifest);
   return 0;
 }
@@ -1154,30 +1155,28 @@ oci_entry (struct loader *l, const struct jv *e, struct sbx_error **err)
 static int
 load_oci (struct loader *l, struct sbx_error **err)
 {
-  cleanup_jv struct jv *layout = NULL;
-  cleanup_jv struct jv *index = NULL;
-  cleanup_free char *layout_text = NULL;
-  cleanup_free char *index_text = NULL;
+  cleanup_json struct sbx_json *layout = NULL;
+  cleanup_json struct sbx_json *index = NULL;
   const char *version;
-  const struct jv *manifests;
-  size_t len = 0, i, n;
+  const struct sbx_json *manifests;
+  size_t i, n;
 
-  layout_text = read_entry (l, "oci-layout", &len, err);
-  if (layout_text == NULL || jv_parse (layout_text, len, "oci-layout", &layout, err) < 0)
+  layout = read_json (l, "oci-layout", err);
+  if (layout == NULL)
     return -1;
-  version = jv_str (jv_get (layout, "imageLayoutVersion"));
+  version = sbx_json_string (sbx_json_get (layout, "imageLayoutVersion"));
   if (version == NULL || strncmp (version, "1.", 2) != 0)
     return sbx_err (err, ENOTSUP, "oci-layout: unsupported imageLayoutVersion `%s`",
                     version ? version : "(none)");
-  index_text = read_entry (l, "index.json", &len, err);
-  if (index_text == NULL || jv_parse (index_text, len, "index.json", &index, err) < 0)
+  index = read_json (l, "index.json", err);
+  if (index == NULL)
     return -1;
-  manifests = jv_get (index, "manifests");
-  n = jv_len (manifests, false);
-  if (n == (size_t) -1)
+  manifests = sbx_json_get (index, "manifests");
+  if (! sbx_json_is_array (manifests))
     return sbx_err (err, EINVAL, "index.json: no \"manifests\" array");
+  n = sbx_json_array_size (manifests);
   for (i = 0; i < n; i++)
-    if (oci_entry (l, jv_at (manifests, i), err) < 0)
+    if (oci_entry (l, sbx_json_array_get (manifests, i), err) < 0)
       return sbx_err_prefix (err, "index.json: manifests[%zu]", i);
   return 0;
 }
@@ -1312,393 +1311,4 @@ sbx_archive_import (struct sbx_store *s, int fd, struct sbx_digest *manifest,
   if (sbx_store_put_blob (s, config, strlen (config), &config_digest, err) < 0)
     return -1;
   return put_manifest (s, &config_digest, (int64_t) strlen (config), &layer, 1, manifest, err);
-}
-
-/* ---- a small strict JSON reader ----
-
-   Values are kept as a tree; numbers as their text.  Strings may not hold
-   NUL (\u0000 is refused); nesting is limited.  */
-
-#define JV_MAX_DEPTH 64
-
-enum jv_kind
-{
-  JV_NULL,
-  JV_BOOL,
-  JV_NUM,
-  JV_STR,
-  JV_ARR,
-  JV_OBJ,
-};
-
-struct jv
-{
-  enum jv_kind kind;
-  char *key;        /* the member name, inside an object */
-  char *str;        /* JV_STR: the string; JV_NUM: the number's text; JV_BOOL: "true"/"false" */
-  struct jv *items; /* JV_ARR, JV_OBJ */
-  size_t n;
-};
-
-struct jparse
-{
-  const char *p;
-  const char *end;
-  int depth;
-};
-
-static void
-jv_release (struct jv *v)
-{
-  size_t i;
-
-  for (i = 0; i < v->n; i++)
-    jv_release (&v->items[i]);
-  free (v->items);
-  free (v->key);
-  free (v->str);
-}
-
-static void
-jv_free (struct jv *v)
-{
-  if (v == NULL)
-    return;
-  jv_release (v);
-  free (v);
-}
-
-static void
-skip_ws (struct jparse *j)
-{
-  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-    j->p++;
-}
-
-static int
-hex4 (struct jparse *j, unsigned *out)
-{
-  unsigned v = 0;
-  int i;
-
-  if (j->end - j->p < 4)
-    return -1;
-  for (i = 0; i < 4; i++)
-    {
-      char c = *j->p++;
-
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= (unsigned) (c - '0');
-      else if (c >= 'a' && c <= 'f')
-        v |= (unsigned) (c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        v |= (unsigned) (c - 'A' + 10);
-      else
-        return -1;
-    }
-  *out = v;
-  return 0;
-}
-
-static void
-put_utf8 (struct sbx_strbuf *sb, unsigned cp)
-{
-  if (cp < 0x80)
-    sbx_strbuf_addch (sb, (char) cp);
-  else if (cp < 0x800)
-    {
-      sbx_strbuf_addch (sb, (char) (0xc0 | (cp >> 6)));
-      sbx_strbuf_addch (sb, (char) (0x80 | (cp & 0x3f)));
-    }
-  else if (cp < 0x10000)
-    {
-      sbx_strbuf_addch (sb, (char) (0xe0 | (cp >> 12)));
-      sbx_strbuf_addch (sb, (char) (0x80 | ((cp >> 6) & 0x3f)));
-      sbx_strbuf_addch (sb, (char) (0x80 | (cp & 0x3f)));
-    }
-  else
-    {
-      sbx_strbuf_addch (sb, (char) (0xf0 | (cp >> 18)));
-      sbx_strbuf_addch (sb, (char) (0x80 | ((cp >> 12) & 0x3f)));
-      sbx_strbuf_addch (sb, (char) (0x80 | ((cp >> 6) & 0x3f)));
-      sbx_strbuf_addch (sb, (char) (0x80 | (cp & 0x3f)));
-    }
-}
-
-/* A \u escape (after the "\u"), with surrogate pairs.  */
-static int
-parse_unicode (struct jparse *j, struct sbx_strbuf *sb)
-{
-  unsigned cp, lo;
-
-  if (hex4 (j, &cp) < 0 || cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
-    return -1;
-  if (cp >= 0xd800 && cp <= 0xdbff)
-    {
-      if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u')
-        return -1;
-      j->p += 2;
-      if (hex4 (j, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-        return -1;
-      cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-    }
-  put_utf8 (sb, cp);
-  return 0;
-}
-
-static char *
-parse_string (struct jparse *j)
-{
-  cleanup_strbuf struct sbx_strbuf sb = SBX_STRBUF_INIT;
-  static const char esc_in[] = "\"\\/bfnrt";
-  static const char esc_out[] = "\"\\/\b\f\n\r\t";
-
-  if (j->p >= j->end || *j->p != '"')
-    return NULL;
-  j->p++;
-  while (j->p < j->end && *j->p != '"')
-    {
-      unsigned char c = (unsigned char) *j->p++;
-      const char *e;
-
-      if (c < 0x20)
-        return NULL;
-      if (c != '\\')
-        {
-          sbx_strbuf_addch (&sb, (char) c);
-          continue;
-        }
-      if (j->p >= j->end)
-        return NULL;
-      c = (unsigned char) *j->p++;
-      if (c == 'u')
-        {
-          if (parse_unicode (j, &sb) < 0)
-            return NULL;
-          continue;
-        }
-      e = c ? strchr (esc_in, c) : NULL;
-      if (e == NULL)
-        return NULL;
-      sbx_strbuf_addch (&sb, esc_out[e - esc_in]);
-    }
-  if (j->p >= j->end)
-    return NULL;
-  j->p++;
-  return sbx_strbuf_detach (&sb);
-}
-
-static size_t
-span (struct jparse *j, const char *p, const char *set)
-{
-  size_t n = 0;
-
-  while (p + n < j->end && p[n] && strchr (set, p[n]))
-    n++;
-  return n;
-}
-
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?  */
-static char *
-parse_number (struct jparse *j)
-{
-  const char *start = j->p, *p = j->p;
-  size_t n;
-
-  if (p < j->end && *p == '-')
-    p++;
-  n = span (j, p, "0123456789");
-  if (n == 0 || (n > 1 && *p == '0'))
-    return NULL;
-  p += n;
-  if (p < j->end && *p == '.')
-    {
-      n = span (j, p + 1, "0123456789");
-      if (n == 0)
-        return NULL;
-      p += 1 + n;
-    }
-  if (p < j->end && (*p == 'e' || *p == 'E'))
-    {
-      p++;
-      if (p < j->end && (*p == '+' || *p == '-'))
-        p++;
-      n = span (j, p, "0123456789");
-      if (n == 0)
-        return NULL;
-      p += n;
-    }
-  j->p = p;
-  return xstrndup (start, (size_t) (p - start));
-}
-
-static int parse_value (struct jparse *j, struct jv *v);
-
-static struct jv *
-push_item (struct jv *v)
-{
-  v->items = xrealloc (v->items, xmul (v->n + 1, sizeof *v->items));
-  memset (&v->items[v->n], 0, sizeof *v->items);
-  return &v->items[v->n++];
-}
-
-/* An array or object, after its opening bracket.  */
-static int
-parse_container (struct jparse *j, struct jv *v, char close)
-{
-  skip_ws (j);
-  if (j->p < j->end && *j->p == close)
-    {
-      j->p++;
-      return 0;
-    }
-  for (;;)
-    {
-      struct jv *item = push_item (v);
-
-      skip_ws (j);
-      if (v->kind == JV_OBJ)
-        {
-          item->key = parse_string (j);
-          skip_ws (j);
-          if (item->key == NULL || j->p >= j->end || *j->p != ':')
-            return -1;
-          j->p++;
-        }
-      if (parse_value (j, item) < 0)
-        return -1;
-      skip_ws (j);
-      if (j->p < j->end && *j->p == ',')
-        {
-          j->p++;
-          continue;
-        }
-      if (j->p < j->end && *j->p == close)
-        {
-          j->p++;
-          return 0;
-        }
-      return -1;
-    }
-}
-
-static int
-parse_literal (struct jparse *j, struct jv *v, const char *word, enum jv_kind kind)
-{
-  size_t n = strlen (word);
-
-  if ((size_t) (j->end - j->p) < n || memcmp (j->p, word, n) != 0)
-    return -1;
-  j->p += n;
-  v->kind = kind;
-  if (kind == JV_BOOL)
-    v->str = xstrdup (word);
-  return 0;
-}
-
-static int
-parse_value (struct jparse *j, struct jv *v)
-{
-  int r;
-
-  skip_ws (j);
-  if (j->p >= j->end)
-    return -1;
-  switch (*j->p)
-    {
-    case '{':
-    case '[':
-      if (++j->depth > JV_MAX_DEPTH)
-        return -1;
-      v->kind = *j->p == '{' ? JV_OBJ : JV_ARR;
-      j->p++;
-      r = parse_container (j, v, v->kind == JV_OBJ ? '}' : ']');
-      j->depth--;
-      return r;
-    case '"':
-      v->kind = JV_STR;
-      v->str = parse_string (j);
-      return v->str ? 0 : -1;
-    case 't':
-      return parse_literal (j, v, "true", JV_BOOL);
-    case 'f':
-      return parse_literal (j, v, "false", JV_BOOL);
-    case 'n':
-      return parse_literal (j, v, "null", JV_NULL);
-    default:
-      v->kind = JV_NUM;
-      v->str = parse_number (j);
-      return v->str ? 0 : -1;
-    }
-}
-
-static int
-jv_parse (const char *text, size_t len, const char *what, struct jv **out, struct sbx_error **err)
-{
-  struct jparse j = { .p = text, .end = text + len };
-  struct jv *v = xzalloc (sizeof *v);
-
-  if (parse_value (&j, v) == 0)
-    {
-      skip_ws (&j);
-      if (j.p == j.end)
-        {
-          *out = v;
-          return 0;
-        }
-    }
-  jv_free (v);
-  return sbx_err (err, EINVAL, "%s: invalid JSON at byte %td", what, j.p - text);
-}
-
-static const struct jv *
-jv_get (const struct jv *obj, const char *key)
-{
-  size_t i;
-
-  if (obj == NULL || obj->kind != JV_OBJ)
-    return NULL;
-  for (i = 0; i < obj->n; i++)
-    if (strcmp (obj->items[i].key, key) == 0)
-      return &obj->items[i];
-  return NULL;
-}
-
-static const char *
-jv_str (const struct jv *v)
-{
-  return v && v->kind == JV_STR ? v->str : NULL;
-}
-
-static bool
-jv_int (const struct jv *v, int64_t *out)
-{
-  char *end = NULL;
-  long long n;
-
-  if (v == NULL || v->kind != JV_NUM || strpbrk (v->str, ".eE"))
-    return false;
-  errno = 0;
-  n = strtoll (v->str, &end, 10);
-  if (errno || *end)
-    return false;
-  *out = n;
-  return true;
-}
-
-/* The number of items of an array (OBJECT false) or object; (size_t) -1
-   when V is not one.  */
-static size_t
-jv_len (const struct jv *v, bool object)
-{
-  if (v == NULL || v->kind != (object ? JV_OBJ : JV_ARR))
-    return (size_t) -1;
-  return v->n;
-}
-
-static const struct jv *
-jv_at (const struct jv *v, size_t i)
-{
-  return v && (v->kind == JV_ARR || v->kind == JV_OBJ) && i < v->n ? &v->items[i] : NULL;
 }
