@@ -15,6 +15,9 @@
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/strv.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -122,12 +125,29 @@ lock_layer (struct sbx_store *s, const struct sbx_digest *d, struct sbx_error **
   return fd;
 }
 
+/* A staged layer directory, removed unless it was published.  */
+struct staged_guard
+{
+  struct sbx_store *store;
+  char *path;
+};
+
+static void
+staged_guard_release (struct staged_guard *g)
+{
+  struct sbx_error *ignored = NULL;
+
+  if (g->path && sbx_fs_rm_rf_at (AT_FDCWD, g->path, &ignored) < 0)
+    sbx_error_clear (&ignored);
+  free (g->path);
+}
+
 static int
 unpack_one (struct unpack_arg *a, size_t i, struct sbx_error **err)
 {
   const struct sbx_digest *diff_id = &a->img->config->diff_ids[i];
   const struct sbx_descriptor *blob = &a->img->manifest->layers[i];
-  cleanup_free char *staged = NULL;
+  __attribute__ ((cleanup (staged_guard_release))) struct staged_guard staged = { a->store, NULL };
   cleanup_free int *lowers = NULL;
   cleanup_close int lock = -1;
   cleanup_close int blobfd = -1;
@@ -143,11 +163,11 @@ unpack_one (struct unpack_arg *a, size_t i, struct sbx_error **err)
   if (sbx_store_has_layer (a->store, diff_id))
     return 0; /* another sbx unpacked it meanwhile */
   blobfd = sbx_store_open_blob (a->store, &blob->digest, err);
-  if (blobfd < 0 || sbx_store_stage_dir (a->store, "layer", &staged, err) < 0)
+  if (blobfd < 0 || sbx_store_stage_dir (a->store, "layer", &staged.path, err) < 0)
     return -1;
-  dirfd = open (staged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dirfd = open (staged.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
-    return sbx_err_errno (err, "open `%s`", staged);
+    return sbx_err_errno (err, "open `%s`", staged.path);
   /* Layers below, top-most first, for hardlinks to their files.  */
   lowers = xcalloc (i + 1, sizeof (int));
   for (l = 0; l < i; l++)
@@ -167,9 +187,10 @@ unpack_one (struct unpack_arg *a, size_t i, struct sbx_error **err)
   for (l = 0; l < i; l++)
     if (lowers[l] >= 0)
       (void) close (lowers[l]);
-  if (r < 0)
-    return r;
-  return sbx_store_publish_layer (a->store, staged, diff_id, err);
+  if (r < 0 || sbx_store_publish_layer (a->store, staged.path, diff_id, err) < 0)
+    return -1;
+  free (steal_ptr (&staged.path)); /* published (or a twin was): nothing to undo */
+  return 0;
 }
 
 static int
@@ -232,11 +253,19 @@ cli_registry_open (const struct cli_pull_opts *o, struct sbx_registry **out, str
 {
   cleanup_free char *cfgdir = cli_config_dir ();
   cleanup_free char *auth = xasprintf ("%s/auth.json", cfgdir);
+  cleanup_free char *config = xasprintf ("%s/config.json", cfgdir);
   cleanup_free char *docker = NULL;
   cleanup_free char *platform = NULL;
+  cleanup_strv char **insecure = NULL;
   struct sbx_registry_opts ro = { 0 };
   const char *home = getenv ("HOME");
 
+  /* Registries reached over plain http besides localhost (config.json
+     "insecure_registries": ["host:port", …]).  */
+  insecure = sbx_json_file_strv (config, "insecure_registries", err);
+  if (insecure == NULL)
+    return -1;
+  ro.insecure = insecure;
   if (home && *home)
     docker = xasprintf ("%s/.docker/config.json", home);
   ro.tls_verify = o->tls_verify;
@@ -254,6 +283,7 @@ int
 cli_pull_image (const struct cli_globals *g, struct sbx_store *s, const char *name,
                 const struct cli_pull_opts *o, struct sbx_digest *manifest, struct sbx_error **err)
 {
+  cleanup_store_lock struct sbx_store_lock gc = { -1 };
   struct sbx_reference ref = { 0 };
   struct sbx_registry *reg = NULL;
   struct sbx_userns_plan plan;
@@ -264,6 +294,11 @@ cli_pull_image (const struct cli_globals *g, struct sbx_store *s, const char *na
   (void) g;
   if (sbx_reference_parse (name, &ref, err) < 0)
     return -1;
+  if (sbx_store_gc_lock (s, false, &gc, err) < 0)
+    {
+      sbx_reference_release (&ref);
+      return -1;
+    }
   r = cli_registry_open (o, &reg, err);
   if (r == 0)
     r = sbx_registry_pull (reg, s, &ref, manifest, &up_to_date, err);

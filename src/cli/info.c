@@ -172,7 +172,8 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
       printf ("cgroups:          %s; resource limits: unavailable\n", cgroup);
       printf ("hint: %s\n", sbx_hint (SBX_HINT_CGROUP, 0));
       printf ("network:          none and host (slirp not available yet)\n");
-      printf ("root filesystem:  --rootfs trees only (image store not used yet)\n");
+      printf ("root filesystem:  images: kernel overlay of the unpacked layers, writable layer "
+              "in memory (tmpfs) for the container's life; or --rootfs DIR\n");
       printf ("store:            %s\n", store);
       printf ("state:            %s\n", state ? state : state_err);
     }

@@ -316,13 +316,15 @@ int
 sbx_store_prune (struct sbx_store *s, const struct sbx_digest *keep_layers, size_t n_keep,
                  uint64_t *freed_bytes, size_t *removed, struct sbx_error **err)
 {
+  cleanup_store_lock struct sbx_store_lock gc = { -1 };
   cleanup_store_lock struct sbx_store_lock lock = { -1 };
   struct sbx_store_ref *refs = NULL;
   struct prune_ctx p = { 0 };
   size_t n = 0, i;
   int r;
 
-  if (sbx_store_lock (s, &lock, err) < 0 || sbx_store_list_refs (s, &refs, &n, err) < 0)
+  if (sbx_store_gc_lock (s, true, &gc, err) < 0 || sbx_store_lock (s, &lock, err) < 0
+      || sbx_store_list_refs (s, &refs, &n, err) < 0)
     return -1;
   for (i = 0; i < n_keep; i++)
     keep (&p, &keep_layers[i]);

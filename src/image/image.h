@@ -130,6 +130,11 @@ struct sbx_store_lock
   int fd;
 };
 int sbx_store_lock (struct sbx_store *s, struct sbx_store_lock *l, struct sbx_error **err);
+/* The GC lock (flock on ROOT/gc.lock): shared while adding an image (from
+   the first blob written to the name recorded), exclusive for prune, so a
+   prune never removes the blobs of a pull in progress.  */
+int sbx_store_gc_lock (struct sbx_store *s, bool exclusive, struct sbx_store_lock *l,
+                       struct sbx_error **err);
 void sbx_store_unlock (struct sbx_store_lock *l);
 #define cleanup_store_lock __attribute__ ((cleanup (sbx_store_unlock)))
 

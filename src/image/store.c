@@ -100,21 +100,35 @@ sbx_store_rootfd (const struct sbx_store *s)
   return s->rootfd;
 }
 
-int
-sbx_store_lock (struct sbx_store *s, struct sbx_store_lock *l, struct sbx_error **err)
+static int
+lock_file (struct sbx_store *s, const char *name, int op, struct sbx_store_lock *l,
+           struct sbx_error **err)
 {
-  l->fd = openat (s->rootfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  l->fd = openat (s->rootfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (l->fd < 0)
-    return sbx_err_errno (err, "open store lock");
-  while (flock (l->fd, LOCK_EX) < 0)
+    return sbx_err_errno (err, "open `%s`", name);
+  while (flock (l->fd, op) < 0)
     if (errno != EINTR)
       {
-        sbx_err_errno (err, "lock the store");
+        sbx_err_errno (err, "lock `%s`", name);
         (void) close (l->fd);
         l->fd = -1;
         return -1;
       }
   return 0;
+}
+
+int
+sbx_store_lock (struct sbx_store *s, struct sbx_store_lock *l, struct sbx_error **err)
+{
+  return lock_file (s, "lock", LOCK_EX, l, err);
+}
+
+int
+sbx_store_gc_lock (struct sbx_store *s, bool exclusive, struct sbx_store_lock *l,
+                   struct sbx_error **err)
+{
+  return lock_file (s, "gc.lock", exclusive ? LOCK_EX : LOCK_SH, l, err);
 }
 
 void

@@ -2,7 +2,7 @@
 #pragma once
 
 /* The registry client (OCI distribution spec) and image references.  The
-   only module that speaks HTTP (libcurl, behind registry/transport.h).  */
+   only module that speaks HTTP (libcurl, only in registry/transport.c).  */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,7 +39,8 @@ char *sbx_reference_repository (const struct sbx_reference *r);
 /* The short form Docker prints: "busybox:latest", "host:5000/x:y" (free() it).  */
 char *sbx_reference_familiar (const struct sbx_reference *r);
 
-/* ---- the client (client.c, auth.c, transport.c, pull.c, push.c) ---- */
+/* ---- the client (client.c, auth.c, credentials.c, transport.c, progress.c,
+   pull.c, push.c) ---- */
 
 struct sbx_registry_opts
 {

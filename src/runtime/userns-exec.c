@@ -44,6 +44,8 @@ sbx_runtime_in_userns (const struct sbx_userns_plan *plan,
     return sbx_err_errno (err, "socketpair");
   mon = socks[0];
   kid = socks[1];
+  /* The child would print our unflushed output a second time.  */
+  fflush (NULL);
   pid = syscall (SYS_clone, (unsigned long) (CLONE_NEWUSER | CLONE_NEWNS) | SIGCHLD, NULL, NULL,
                  NULL, NULL);
   if (pid < 0)
