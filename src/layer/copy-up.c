@@ -66,9 +66,8 @@ copy_data (int in, int out, struct sbx_error **err)
     }
 }
 
-/* The user.* xattrs of IN (sbx and overlay metadata excepted) onto OUT.  */
-static int
-copy_xattrs (int in, int out, struct sbx_error **err)
+int
+layer_copy_xattrs (int in, int out, struct sbx_error **err)
 {
   cleanup_free char *names = NULL;
   ssize_t len = flistxattr (in, NULL, 0);
@@ -128,7 +127,7 @@ copy_file (int rootfd, int lowerfd, const char *path, const struct stat *st, boo
   out = openat (parentfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0)
     return sbx_err_errno (err, "create `%s`", path);
-  if (copy_data (in, out, err) < 0 || copy_xattrs (in, out, err) < 0)
+  if (copy_data (in, out, err) < 0 || layer_copy_xattrs (in, out, err) < 0)
     return sbx_err_prefix (err, "`%s`", path);
   if (apply_owners && fchown (out, st->st_uid, st->st_gid) < 0)
     return sbx_err_errno (err, "chown `%s`", path);

@@ -81,5 +81,9 @@ layer_tar_reader_cleanup (struct layer_tar_reader **r)
    at the same path: a regular file (data, mode, mtime, user xattrs and,
    with APPLY_OWNERS, owners) or a symlink.  ENOENT in *ERR when no lower
    layer has it.  */
+/* The user.* xattrs of IN (sbx and overlay metadata excepted) onto OUT
+   (fds of any kind but O_PATH).  */
+int layer_copy_xattrs (int in, int out, struct sbx_error **err);
+
 int layer_copy_up (int rootfd, const int *lowers, size_t n_lowers, const char *path,
                    bool apply_owners, struct sbx_error **err);

@@ -133,6 +133,128 @@ split_path (const char *path, const char **base)
 /* An O_PATH fd of the directory DIR ("" for the root), created with its
    missing parents (0755, as Docker does) when needed.  Borrowed: owned by
    U until the next call.  */
+static void add_dir_meta_raw (struct unpack *u, const char *path, const struct stat *st,
+                              mode_t mode, const struct timespec times[2]);
+
+/* The first lower layer's directory PATH, opened for reading, or -1.  */
+static int
+open_lower_dir (struct unpack *u, const char *path)
+{
+  size_t i;
+
+  for (i = 0; i < u->n_lowers; i++)
+    {
+      cleanup_error struct sbx_error *ignored = NULL;
+      int fd = sbx_fs_open_in_root (u->lowers[i], path, O_RDONLY | O_DIRECTORY, 0, &ignored);
+
+      if (fd >= 0)
+        return fd;
+    }
+  return -1;
+}
+
+/* Whether some lower layer has PATH (not following a final symlink).  */
+static bool
+lower_has (struct unpack *u, const char *path)
+{
+  size_t i;
+
+  for (i = 0; i < u->n_lowers; i++)
+    {
+      cleanup_error struct sbx_error *ignored = NULL;
+      cleanup_close int fd
+          = sbx_fs_open_in_root (u->lowers[i], path, O_PATH | O_NOFOLLOW, 0, &ignored);
+
+      if (fd >= 0)
+        return true;
+    }
+  return false;
+}
+
+/* A parent directory the tar does not list (a layer may omit directories
+   that exist below it): create it with the lower layer's metadata (mode,
+   owner, times, user xattrs), or 0755 when no lower layer has it, so the
+   overlay's top-most copy does not change the directory users see.  */
+static int
+make_implicit_dir (struct unpack *u, const char *path, struct sbx_error **err)
+{
+  cleanup_free char *parent = NULL;
+  cleanup_close int pfd = -1;
+  cleanup_close int fd = -1;
+  cleanup_close int lower = -1;
+  const char *base;
+  struct stat lst, st;
+
+  parent = split_path (path, &base);
+  pfd = sbx_fs_open_in_root (u->rootfd, *parent ? parent : ".", O_PATH | O_DIRECTORY, 0, err);
+  if (pfd < 0)
+    return -1;
+  if (mkdirat (pfd, base, 0700) < 0)
+    {
+      cleanup_close int made = -1;
+
+      if (errno != EEXIST)
+        return sbx_err_errno (err, "mkdir `%s`", path);
+      /* A dangling symlink of this layer: create its target, in root.  */
+      made = sbx_fs_mkdir_p_in_root (u->rootfd, path, 0755, err);
+      return made < 0 ? -1 : 0;
+    }
+  fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return sbx_err_errno (err, "open directory `%s`", path);
+  lower = open_lower_dir (u, path);
+  if (lower < 0 || fstat (lower, &lst) < 0)
+    {
+      struct timespec now[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+
+      add_dir_meta_raw (u, path, &st, 0755, now);
+      return 0;
+    }
+  if (layer_copy_xattrs (lower, fd, err) < 0)
+    return -1;
+  if (u->apply_owners && fchown (fd, lst.st_uid, lst.st_gid) < 0)
+    return sbx_err_errno (err, "chown directory `%s`", path);
+  {
+    struct timespec times[2] = { lst.st_atim, lst.st_mtim };
+
+    add_dir_meta_raw (u, path, &st, lst.st_mode, times);
+  }
+  return 0;
+}
+
+static int
+make_parents (struct unpack *u, const char *dir, struct sbx_error **err)
+{
+  cleanup_strbuf struct sbx_strbuf prefix = SBX_STRBUF_INIT;
+  const char *p = dir;
+
+  while (*p)
+    {
+      const char *e = strchrnul (p, '/');
+      cleanup_error struct sbx_error *missing = NULL;
+      int fd;
+
+      if (prefix.len)
+        sbx_strbuf_addch (&prefix, '/');
+      sbx_strbuf_add (&prefix, p, (size_t) (e - p));
+      p = *e ? e + 1 : e;
+      fd = sbx_fs_open_in_root (u->rootfd, prefix.buf, O_PATH | O_DIRECTORY, 0, &missing);
+      if (fd >= 0)
+        {
+          (void) close (fd);
+          continue;
+        }
+      if (sbx_error_code (missing) != ENOENT)
+        {
+          *err = steal_ptr (&missing);
+          return -1;
+        }
+      if (make_implicit_dir (u, prefix.buf, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 static int
 open_parent (struct unpack *u, const char *dir, struct sbx_error **err)
 {
@@ -146,7 +268,9 @@ open_parent (struct unpack *u, const char *dir, struct sbx_error **err)
       if (sbx_error_code (*err) != ENOENT)
         return -1;
       sbx_error_clear (err);
-      fd = sbx_fs_mkdir_p_in_root (u->rootfd, dir, 0755, err);
+      if (make_parents (u, dir, err) < 0)
+        return -1;
+      fd = sbx_fs_open_in_root (u->rootfd, dir, O_PATH | O_DIRECTORY, 0, err);
       if (fd < 0)
         return -1;
     }
@@ -292,7 +416,8 @@ apply_file_meta (struct unpack *u, struct archive_entry *e, int fd, const char *
 /* ---- directories ---- */
 
 static void
-add_dir_meta (struct unpack *u, struct archive_entry *e, const char *path, const struct stat *st)
+add_dir_meta_raw (struct unpack *u, const char *path, const struct stat *st, mode_t mode,
+                  const struct timespec times[2])
 {
   struct dir_meta *d;
   const char *p;
@@ -306,13 +431,23 @@ add_dir_meta (struct unpack *u, struct archive_entry *e, const char *path, const
   *d = (struct dir_meta){ .path = xstrdup (path),
                           .dev = st->st_dev,
                           .ino = st->st_ino,
-                          .mode = archive_entry_perm (e) & 07777,
+                          .mode = mode & 07777,
                           .depth = *path ? 1 : 0,
                           .seq = u->n_dirs };
   for (p = path; *p; p++)
     d->depth += *p == '/';
-  entry_times (e, d->times);
+  d->times[0] = times[0];
+  d->times[1] = times[1];
   u->n_dirs++;
+}
+
+static void
+add_dir_meta (struct unpack *u, struct archive_entry *e, const char *path, const struct stat *st)
+{
+  struct timespec times[2];
+
+  entry_times (e, times);
+  add_dir_meta_raw (u, path, st, archive_entry_perm (e), times);
 }
 
 /* Deepest first; for one path, the last entry first (it wins).  */
@@ -547,6 +682,9 @@ find_link_target (struct unpack *u, const char *target, struct stat *st, struct 
         }
       if (copied)
         return sbx_err (err, ENOENT, "link target `%s` vanished", target);
+      /* The copy's parents first, with the lower layers' metadata.  */
+      if (*tdir && lower_has (u, target) && make_parents (u, tdir, err) < 0)
+        return -1;
       if (layer_copy_up (u->rootfd, u->lowers, u->n_lowers, target, u->apply_owners, err) < 0)
         {
           if (sbx_error_code (*err) != ENOENT)

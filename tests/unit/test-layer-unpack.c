@@ -1361,4 +1361,44 @@ TEST (owners_are_applied_when_asked)
     }
 }
 
+TEST (implicit_parent_keeps_the_lower_directory_metadata)
+{
+  cleanup_error struct sbx_error *err = NULL;
+  cleanup_close int lowerfd = -1;
+  char lower[PATH_MAX], p[PATH_MAX + 32];
+  struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+  int lowers[1] = { -1 };
+  struct sbx_layer_unpack_opts opts = { .apply_owners = false };
+  struct stat st;
+  struct tarb t;
+
+  setup ();
+  FMT (lower, "%s/decoy/lower2", TEST_TMPDIR);
+  ASSERT_EQ (mkdir (lower, 0755), 0);
+  FMT (p, "%s/sticky", lower);
+  ASSERT_EQ (mkdir (p, 0755), 0);
+  ASSERT_EQ (chmod (p, 01777), 0);
+  ASSERT_EQ (utimensat (AT_FDCWD, p, old, 0), 0);
+  lowerfd = open (lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE (lowerfd, 0);
+  lowers[0] = lowerfd;
+  opts.lower_dirfds = lowers;
+  opts.n_lowers = 1;
+
+  /* The layer lists sticky/new but not sticky itself.  */
+  tb_open (&t);
+  tb_file (&t, "sticky/new", 0644, "x");
+  tb_file (&t, "fresh/sub/f", 0644, "y");
+  tb_close (&t);
+  ASSERT_EQ (unpack_opts (&t.out, NULL, &opts, NULL, &err), 0);
+  sbx_strbuf_release (&t.out);
+
+  ASSERT_EQ (stat (lpath ("sticky"), &st), 0);
+  EXPECT_EQ (st.st_mode & 07777, 01777);
+  EXPECT_EQ (st.st_mtim.tv_sec, 1000000000);
+  /* With no lower copy, an implicit directory is 0755.  */
+  ASSERT_EQ (stat (lpath ("fresh/sub"), &st), 0);
+  EXPECT_EQ (st.st_mode & 07777, 0755);
+}
+
 TEST_MAIN
