@@ -13,6 +13,11 @@
 
 static const struct cli_command commands[] = {
   { "run", "Run a command in a new container", cli_run },
+  { "ps", "List containers", cli_ps },
+  { "start", "Run a stopped container again, with its changes", cli_start },
+  { "rm", "Remove containers", cli_rm },
+  { "commit", "Make an image from a container's changes", cli_commit },
+  { "diff", "List the files a container changed", cli_diff },
   { "pull", "Pull an image from a registry", cli_pull },
   { "images", "List images", cli_images },
   { "rmi", "Remove images", cli_rmi },

@@ -90,6 +90,33 @@ int cli_unpack_image (struct sbx_store *s, const struct sbx_digest *manifest,
    (subuid mode), directly otherwise.  */
 int cli_store_op (const struct sbx_userns_plan *plan, int (*fn) (void *arg, struct sbx_error **err),
                   void *arg, struct sbx_error **err);
+/* ---- kept containers (containers.c) ---- */
+
+struct sbx_container;
+enum sbx_storage_driver;
+
+/* A Docker-style random name ("merry_hopper") (free() it).  */
+char *cli_container_name (void);
+/* Where container ID's writable layer goes: the store, or node-local
+   storage when the store is on a network filesystem (then 1).  */
+int cli_container_layer_dirs (struct sbx_store *s, const char *id, char **upper, char **work);
+/* --storage-driver / $SBX_STORAGE_DRIVER / auto (probed once per kernel).  */
+int cli_pick_driver (const char *want, enum sbx_storage_driver *out, struct sbx_error **err);
+const char *cli_driver_name (enum sbx_storage_driver d);
+/* Run kept container C in the foreground, record its exit, remove it when
+   autoremove.  Returns its exit code, or -1 with *ERR (C->exit_code then
+   holds 125/126/127).  */
+int cli_run_container (struct sbx_store *s, struct sbx_container *c, struct sbx_error **err);
+/* Remove C (in a user namespace).  */
+int cli_remove_container (struct sbx_store *s, const struct sbx_container *c,
+                          struct sbx_error **err);
+
+int cli_ps (const struct cli_globals *g, int argc, char **argv);
+int cli_rm (const struct cli_globals *g, int argc, char **argv);
+int cli_start (const struct cli_globals *g, int argc, char **argv);
+int cli_commit (const struct cli_globals *g, int argc, char **argv);
+int cli_diff (const struct cli_globals *g, int argc, char **argv);
+
 /* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
 char *cli_config_dir (void);
 

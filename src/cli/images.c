@@ -194,6 +194,7 @@ struct gc_arg
 {
   struct sbx_store *store;
   char **in_use; /* manifest digests of running containers */
+  bool report;   /* print what was freed (prune) */
 };
 
 /* Layers of images that running containers use stay, whatever the names.  */
@@ -231,7 +232,7 @@ gc_fn (void *arg, struct sbx_error **err)
     }
   r = sbx_store_prune (a->store, keep, n_keep, &freed, &removed, err);
   free (keep);
-  if (r == 0 && removed)
+  if (r == 0 && a->report)
     {
       char size[32];
 
@@ -242,9 +243,9 @@ gc_fn (void *arg, struct sbx_error **err)
 }
 
 static int
-collect_garbage (struct sbx_store *s, char **in_use, struct sbx_error **err)
+collect_garbage (struct sbx_store *s, char **in_use, bool report, struct sbx_error **err)
 {
-  struct gc_arg a = { .store = s, .in_use = in_use };
+  struct gc_arg a = { .store = s, .in_use = in_use, .report = report };
   struct sbx_userns_plan plan;
 
   sbx_userns_detect (&plan);
@@ -288,7 +289,8 @@ remove_one (struct sbx_store *s, const char *what, bool force, char **in_use,
     return sbx_err (err, EBUSY, "image `%s` has %zu names: remove them one by one, or use -f", what,
                     sbx_strv_len (names));
   if (! force && is_in_use (in_use, &manifest))
-    return sbx_err (err, EBUSY, "image `%s` is in use by a running container (use -f)", what);
+    return sbx_err (err, EBUSY, "image `%s` is in use by a container (remove it first, or use -f)",
+                    what);
   for (i = 0; names[i]; i++)
     {
       if (sbx_store_lookup_ref (s, names[i], &dummy, err) < 0
@@ -301,6 +303,32 @@ remove_one (struct sbx_store *s, const char *what, bool force, char **in_use,
     printf ("Deleted: %s\n", sbx_digest_format (&manifest, buf));
   }
   return 0;
+}
+
+/* Images that containers use: running ones (the runtime's state) and every
+   kept container (the store).  */
+static char **
+images_in_use (struct sbx_store *s, struct sbx_error **err)
+{
+  char **in_use = sbx_runtime_images_in_use (err);
+  struct sbx_container **list = NULL;
+  size_t n = 0, i;
+
+  if (in_use == NULL)
+    return NULL;
+  if (sbx_container_list (s, &list, &n, err) < 0)
+    {
+      sbx_strv_free (in_use);
+      return NULL;
+    }
+  for (i = 0; i < n; i++)
+    if (sbx_digest_is_set (&list[i]->image))
+      {
+        char buf[SBX_DIGEST_STR_MAX];
+        sbx_strv_push (&in_use, sbx_digest_format (&list[i]->image, buf));
+      }
+  sbx_container_list_free (list, n);
+  return in_use;
 }
 
 int
@@ -335,7 +363,7 @@ cli_rmi (const struct cli_globals *g, int argc, char **argv)
     return cli_usage_error ("rmi", "no image given");
   if (cli_open_store (g, &store, &err) < 0)
     return cli_report ("rmi", err, SBX_EXIT_FAILURE);
-  in_use = sbx_runtime_images_in_use (&err);
+  in_use = images_in_use (store, &err);
   if (in_use == NULL)
     {
       sbx_store_close (store);
@@ -348,7 +376,7 @@ cli_rmi (const struct cli_globals *g, int argc, char **argv)
         err = NULL;
         status = 1;
       }
-  if (collect_garbage (store, in_use, &err) < 0)
+  if (collect_garbage (store, in_use, false, &err) < 0)
     status = cli_report ("rmi", err, SBX_EXIT_FAILURE);
   sbx_store_close (store);
   return status;
@@ -513,7 +541,7 @@ image_prune (const struct cli_globals *g, int argc, char **argv)
       sbx_store_refs_free (refs, n);
     }
   if (r == 0)
-    r = collect_garbage (store, in_use, &err);
+    r = collect_garbage (store, in_use, true, &err);
   sbx_store_close (store);
   return r < 0 ? cli_report ("image prune", err, SBX_EXIT_FAILURE) : 0;
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "image/image.h"
+#include <time.h>
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -51,8 +53,11 @@ static const char run_help[]
       "      --network MODE         none (default until slirp lands) or host\n"
       "      --userns MODE          keep-id: map your uid to itself instead of root\n"
       "      --read-only            mount the root filesystem read-only\n"
-      "      --rm                   remove the container when it exits (the default:\n"
-      "                             --rootfs containers are never kept)\n"
+      "      --name NAME            name the container (kept until `sbx rm` unless --rm)\n"
+      "      --rm                   remove the container when it exits (--rootfs\n"
+      "                             containers are never kept)\n"
+      "      --storage-driver D     auto (default), overlay (the kernel's) or fuse\n"
+      "      --tmpfs PATH[:OPTS]    mount a tmpfs at PATH (size=, mode=, …)\n"
       "      --help                 show this help\n"
       "\n"
       "Examples:\n"
@@ -64,6 +69,13 @@ static const char run_help[]
 struct run_opts
 {
   const char *rootfs;
+  const char *name;
+  const char *driver;
+  bool autoremove;
+  bool workdir_set;
+  bool user_set;
+  char **tmpfs;
+  char **volume_specs;
   const char *pull;
   bool tls_verify;
   char **image_env;
@@ -85,6 +97,8 @@ run_opts_release (struct run_opts *o)
   size_t i;
 
   sbx_strv_free (o->env);
+  sbx_strv_free (o->tmpfs);
+  sbx_strv_free (o->volume_specs);
   sbx_strv_free (o->image_env);
   sbx_strv_free (o->lowers);
   free (o->image_id);
@@ -116,6 +130,9 @@ add_volume (struct run_opts *o, const char *spec)
     return report ("run", err, SBX_EXIT_FAILURE);
   o->mounts = xrealloc (o->mounts, xmul (o->n_mounts + 1, sizeof *o->mounts));
   o->mounts[o->n_mounts++] = m;
+  /* Kept containers store it absolute, to run again from anywhere.  */
+  sbx_strv_push_take (&o->volume_specs,
+                      xasprintf ("%s:%s%s", m.source, m.dest, m.readonly ? ":ro" : ""));
   return 0;
 }
 
@@ -149,6 +166,9 @@ enum
   OPT_RM,
   OPT_PULL,
   OPT_TLS_VERIFY,
+  OPT_NAME,
+  OPT_DRIVER,
+  OPT_TMPFS,
   OPT_HELP,
 };
 
@@ -175,6 +195,9 @@ parse_flags (struct run_opts *o, int argc, char **argv)
     { "read-only", no_argument, NULL, OPT_READ_ONLY },
     { "rm", no_argument, NULL, OPT_RM },
     { "pull", required_argument, NULL, OPT_PULL },
+    { "name", required_argument, NULL, OPT_NAME },
+    { "storage-driver", required_argument, NULL, OPT_DRIVER },
+    { "tmpfs", required_argument, NULL, OPT_TMPFS },
     { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -204,11 +227,13 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         if (optarg[0] != '/')
           return cli_usage_error ("run", "invalid --workdir `%s`: not an absolute path", optarg);
         o->cfg.workdir = optarg;
+        o->workdir_set = true;
         break;
       case 'u':
         if (*optarg == '\0')
           return cli_usage_error ("run", "invalid --user: empty");
         o->cfg.user = optarg;
+        o->user_set = true;
         break;
       case 'h':
         if (*optarg == '\0' || strlen (optarg) > 64)
@@ -254,6 +279,33 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         o->cfg.read_only = true;
         break;
       case OPT_RM:
+        o->autoremove = true;
+        break;
+      case OPT_NAME:
+        if (*optarg == '\0'
+            || strspn (optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_.-")
+                   != strlen (optarg)
+            || ! isalnum ((unsigned char) optarg[0]))
+          return cli_usage_error ("run",
+                                  "invalid --name `%s`: letters, digits, _ . - (starting "
+                                  "with a letter or digit)",
+                                  optarg);
+        o->name = optarg;
+        break;
+      case OPT_DRIVER:
+        if (strcmp (optarg, "auto") != 0 && strcmp (optarg, "overlay") != 0
+            && strcmp (optarg, "fuse") != 0)
+          return cli_usage_error ("run",
+                                  "invalid --storage-driver `%s`: expected auto, overlay "
+                                  "or fuse",
+                                  optarg);
+        o->driver = optarg;
+        break;
+      case OPT_TMPFS:
+        if (optarg[0] != '/')
+          return cli_usage_error ("run", "invalid --tmpfs `%s`: not an absolute path", optarg);
+        sbx_strv_push (&o->tmpfs, optarg);
         break;
       case OPT_PULL:
         if (strcmp (optarg, "missing") != 0 && strcmp (optarg, "always") != 0
@@ -354,6 +406,62 @@ use_image (const struct cli_globals *g, struct run_opts *o, const char *what,
 }
 
 static void
+container_free_cleanup (struct sbx_container **c)
+{
+  sbx_container_free (*c);
+}
+
+/* An image container is kept in the store (DESIGN.md §4): create its
+   record and writable layer, then run it like `sbx start` does.  */
+static int
+run_kept (const struct cli_globals *g, struct run_opts *o, const char *image_name)
+{
+  __attribute__ ((cleanup (container_free_cleanup))) struct sbx_container *c = NULL;
+  enum sbx_storage_driver driver;
+  struct sbx_store *store = NULL;
+  struct sbx_error *err = NULL;
+  int r;
+
+  if (cli_pick_driver (o->driver, &driver, &err) < 0)
+    return cli_report ("run", err, SBX_EXIT_FAILURE);
+  c = xzalloc (sizeof *c);
+  c->id = sbx_runtime_new_id ();
+  c->name = o->name ? xstrdup (o->name) : cli_container_name ();
+  c->image_name = xstrdup (image_name);
+  if (sbx_digest_parse (o->image_id, &c->image, &err) < 0)
+    return cli_report ("run", err, SBX_EXIT_FAILURE);
+  c->argv = sbx_strv_dup (o->cfg.argv);
+  c->env = sbx_strv_dup (o->env);
+  c->workdir = o->cfg.workdir && o->workdir_set ? xstrdup (o->cfg.workdir) : NULL;
+  c->user = o->user_set ? xstrdup (o->cfg.user) : NULL;
+  c->hostname = o->cfg.hostname ? xstrdup (o->cfg.hostname) : NULL;
+  c->volumes = sbx_strv_dup (o->volume_specs);
+  c->tmpfs = sbx_strv_dup (o->tmpfs);
+  c->cap_add = sbx_strv_dup (o->cap_add);
+  c->cap_drop = sbx_strv_dup (o->cap_drop);
+  c->network = xstrdup (o->cfg.network == SBX_NETWORK_HOST ? "host" : "none");
+  c->driver = xstrdup (cli_driver_name (driver));
+  c->tty = o->cfg.tty;
+  c->interactive = o->cfg.interactive;
+  c->init = o->cfg.init;
+  c->read_only = o->cfg.read_only;
+  c->keep_id = o->cfg.keep_id;
+  c->autoremove = o->autoremove;
+  c->created = time (NULL);
+  c->exit_code = -1;
+  if (cli_open_store (g, &store, &err) < 0)
+    return cli_report ("run", err, SBX_EXIT_FAILURE);
+  (void) cli_container_layer_dirs (store, c->id, &c->upper, &c->work);
+  r = sbx_container_create (store, c, &err);
+  if (r == 0)
+    r = cli_run_container (store, c, &err);
+  sbx_store_close (store);
+  if (r < 0)
+    return cli_report (NULL, err, c->exit_code >= 126 ? c->exit_code : SBX_EXIT_FAILURE);
+  return r;
+}
+
+static void
 image_free_cleanup (struct sbx_image **img)
 {
   sbx_image_free (*img);
@@ -406,7 +514,11 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
   if (sbx_caps_resolve (o.cap_add, o.cap_drop, &o.cfg.caps, &err) < 0)
     return report ("run", err, SBX_EXIT_FAILURE);
 
+  if (img)
+    return run_kept (g, &o, argv[optind]);
+
   o.cfg.rootfs = o.rootfs;
+  o.cfg.tmpfs = o.tmpfs;
   o.cfg.env = img ? o.image_env : o.env;
   o.cfg.mounts = o.mounts;
   o.cfg.n_mounts = o.n_mounts;

@@ -227,6 +227,72 @@ int64_t sbx_image_size (const struct sbx_image *img);
 int sbx_store_find_image (struct sbx_store *s, const char *what, struct sbx_digest *manifest,
                           struct sbx_error **err);
 
+/* ---- deriving images (derive.c) ---- */
+
+/* A new config from CONFIG_JSON with one more layer (DIFF_ID) on top, a
+   history entry saying CREATED_BY, and CMD (NULL: unchanged) — what
+   `sbx commit` (and later `sbx build`) writes.  CREATED: RFC 3339 time.  */
+char *sbx_image_config_add_layer (const char *config_json, const struct sbx_digest *diff_id,
+                                  char *const *cmd, const char *created_by, const char *created,
+                                  struct sbx_error **err);
+/* An OCI image manifest for CONFIG and LAYERS (media types, digests, sizes).  */
+char *sbx_manifest_build (const struct sbx_descriptor *config, const struct sbx_descriptor *layers,
+                          size_t n_layers);
+
+/* ---- containers (containers.c): $SBX_ROOT/containers/<id>/ ---- */
+
+/* A container kept in the store: what it runs and over which image, its
+   writable layer (UPPER, WORK) and its last state.  The record is
+   config.json in its directory, rewritten atomically.  */
+struct sbx_container
+{
+  char *id; /* 64 hex digits */
+  char *name;
+  char *image_name;        /* as given to run, for ps */
+  struct sbx_digest image; /* manifest digest; unset for --rootfs */
+  char *rootfs;            /* --rootfs DIR, or NULL */
+  char **argv;
+  char **env; /* -e/--env-file only; the image's env is added at start */
+  char *workdir;
+  char *user;
+  char *hostname;
+  char **volumes; /* -v as given, made absolute: "HOST:CTR[:ro]" */
+  char **tmpfs;   /* --tmpfs PATH[:OPTS] */
+  char **cap_add;
+  char **cap_drop;
+  char *network; /* "none" | "host" */
+  char *driver;  /* "overlay" | "fuse" */
+  char *upper;   /* absolute path of the writable layer ("" with read_only) */
+  char *work;
+  bool tty, interactive, init, read_only, keep_id, autoremove;
+  int64_t created; /* unix seconds */
+  int64_t started;
+  int64_t finished;
+  int exit_code; /* -1 while never finished */
+};
+
+void sbx_container_free (struct sbx_container *c);
+/* Absolute path of containers/<id> (free() it).  */
+char *sbx_container_dir (struct sbx_store *s, const char *id);
+/* Create C's directory, upper/ and work/ (in C->upper's parent when that is
+   set elsewhere, e.g. node-local storage) and write its record.  Fails with
+   EEXIST when the name is taken.  */
+int sbx_container_create (struct sbx_store *s, const struct sbx_container *c,
+                          struct sbx_error **err);
+/* Rewrite C's record (state changes).  */
+int sbx_container_save (struct sbx_store *s, const struct sbx_container *c, struct sbx_error **err);
+/* Find a container by name, full id or id prefix (>= 4 hex digits).  */
+int sbx_container_load (struct sbx_store *s, const char *what, struct sbx_container **out,
+                        struct sbx_error **err);
+/* All containers, oldest first.  */
+int sbx_container_list (struct sbx_store *s, struct sbx_container ***out, size_t *n,
+                        struct sbx_error **err);
+void sbx_container_list_free (struct sbx_container **list, size_t n);
+/* Remove C's directory (and its writable layer elsewhere).  Run it as root
+   of the user namespace: the layer holds files of subordinate ids.  */
+int sbx_container_remove (struct sbx_store *s, const struct sbx_container *c,
+                          struct sbx_error **err);
+
 /* ---- integrity and GC (check.c) ---- */
 
 struct sbx_check_report

@@ -285,6 +285,30 @@ setup_volumes (int rootfd, const struct sbx_run_config *cfg, struct sbx_error **
   return 0;
 }
 
+/* --tmpfs PATH[:OPTIONS]: Docker's defaults are nosuid,nodev,noexec and
+   mode 1777; OPTIONS (size=, mode=, uid=, gid=, nr_inodes=) go to tmpfs.  */
+static int
+setup_tmpfs (int rootfd, const struct sbx_run_config *cfg, struct sbx_error **err)
+{
+  size_t i;
+
+  for (i = 0; cfg->tmpfs && cfg->tmpfs[i]; i++)
+    {
+      cleanup_free char *path = xstrdup (cfg->tmpfs[i]);
+      char *opts = strchr (path, ':');
+      cleanup_free char *data = NULL;
+
+      if (opts)
+        *opts++ = '\0';
+      data = xasprintf ("mode=1777%s%s", opts && *opts ? "," : "", opts ? opts : "");
+      if (mount_at (rootfd, path, true, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data,
+                    err)
+          < 0)
+        return sbx_err_prefix (err, "--tmpfs `%s`", cfg->tmpfs[i]);
+    }
+  return 0;
+}
+
 static int
 setup_etc_files (int rootfd, const struct setup_ctx *ctx, struct sbx_error **err)
 {
@@ -326,14 +350,26 @@ mount_image_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
   const struct sbx_run_config *cfg = ctx->cfg;
   cleanup_strbuf struct sbx_strbuf opts = SBX_STRBUF_INIT;
   cleanup_free char *scratch = xasprintf ("%s/scratch", ctx->state_dir);
+  cleanup_free char *upper = NULL;
+  cleanup_free char *work = NULL;
   cleanup_free char *layers = NULL;
   const char *slash;
   size_t i;
 
-  if (mount ("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-    return sbx_err_errno (err, "mount tmpfs on `%s`", scratch);
-  if (chdir (scratch) < 0 || mkdir ("upper", 0755) < 0 || mkdir ("work", 0700) < 0)
-    return sbx_err_errno (err, "prepare the writable layer");
+  if (cfg->upper)
+    {
+      upper = xstrdup (cfg->upper);
+      work = xstrdup (cfg->work);
+    }
+  else
+    {
+      if (mount ("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        return sbx_err_errno (err, "mount tmpfs on `%s`", scratch);
+      if (chdir (scratch) < 0 || mkdir ("upper", 0755) < 0 || mkdir ("work", 0700) < 0)
+        return sbx_err_errno (err, "prepare the writable layer");
+      upper = xasprintf ("%s/upper", scratch);
+      work = xasprintf ("%s/work", scratch);
+    }
   slash = strrchr (cfg->lowers[0], '/');
   layers = xstrndup (cfg->lowers[0], (size_t) (slash - cfg->lowers[0]));
   sbx_strbuf_addstr (&opts, "lowerdir=");
@@ -342,7 +378,7 @@ mount_image_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
       slash = strrchr (cfg->lowers[i], '/');
       sbx_strbuf_addf (&opts, "%s%s", i ? ":" : "", slash + 1);
     }
-  sbx_strbuf_addf (&opts, ",upperdir=%s/upper,workdir=%s/work,userxattr", scratch, scratch);
+  sbx_strbuf_addf (&opts, ",upperdir=%s,workdir=%s,userxattr", upper, work);
   if (opts.len >= 4000)
     return sbx_err (err, E2BIG, "image has too many layers (%zu) for one overlay mount",
                     cfg->n_lowers);
@@ -366,7 +402,8 @@ mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
   /* Nothing we mount may propagate back to the host.  */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return sbx_err_errno (err, "make mounts private");
-  if (cfg->n_lowers > 0 && mount_image_rootfs (ctx, err) < 0)
+  /* The fuse driver's server has mounted the root already (spawn.c).  */
+  if (cfg->n_lowers > 0 && cfg->driver == SBX_DRIVER_OVERLAY && mount_image_rootfs (ctx, err) < 0)
     return -1;
   if (mount (cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return sbx_err_errno (err, "bind rootfs `%s`", cfg->rootfs);
@@ -378,7 +415,8 @@ mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
       < 0)
     return sbx_err_hint (err, SBX_HINT_PROC);
   if (setup_dev (rootfd, cfg, err) < 0 || setup_sys (rootfd, cfg, err) < 0
-      || setup_etc_files (rootfd, ctx, err) < 0 || setup_volumes (rootfd, cfg, err) < 0)
+      || setup_etc_files (rootfd, ctx, err) < 0 || setup_volumes (rootfd, cfg, err) < 0
+      || setup_tmpfs (rootfd, cfg, err) < 0)
     return -1;
   if (cfg->workdir)
     {

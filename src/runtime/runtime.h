@@ -124,6 +124,12 @@ char *sbx_caps_format (uint64_t mask);
 
 /* ---- generated /etc files (etc.c) ---- */
 
+enum sbx_storage_driver
+{
+  SBX_DRIVER_OVERLAY, /* the kernel's overlay in the user namespace */
+  SBX_DRIVER_FUSE,    /* sbx's own FUSE overlay (overlay/fusefs) */
+};
+
 enum sbx_network_mode
 {
   SBX_NETWORK_NONE,
@@ -141,7 +147,13 @@ struct sbx_run_config
      the container (a tmpfs in its mount namespace: nothing to clean up).  */
   char *const *lowers;
   size_t n_lowers;
-  const char *image;    /* "sha256:…" of the image's manifest (for rmi), or NULL */
+  const char *image; /* "sha256:…" of the image's manifest (for rmi), or NULL */
+  /* The writable layer over LOWERS (host paths; NULL: a tmpfs that lives
+     as long as the container) and the driver that stacks them.  */
+  const char *upper;
+  const char *work;
+  enum sbx_storage_driver driver;
+  char *const *tmpfs;   /* --tmpfs "PATH[:OPTIONS]", NULL-terminated or NULL */
   char **argv;          /* command, argv[0] resolved with the container's PATH */
   char **env;           /* final environment, KEY=VALUE */
   const char *workdir;  /* inside; NULL = "/" */
@@ -178,6 +190,10 @@ int sbx_runtime_in_userns (const struct sbx_userns_plan *plan,
 /* Manifest digests ("sha256:…") of the images used by running containers
    of this user (NULL-terminated; free with sbx_strv_free).  */
 char **sbx_runtime_images_in_use (struct sbx_error **err);
+
+/* The pid of the monitor (sbx run) of the running container ID, or 0 when
+   it is not running.  */
+pid_t sbx_runtime_monitor_pid (const char *id);
 
 /* The per-user directory for running state: $XDG_RUNTIME_DIR/sbx when it is
    usable, else a private 0700 ${TMPDIR:-/tmp}/sbx-UID.  Created on demand.  */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "overlay/overlay.h"
 #include "runtime/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -168,6 +169,13 @@ write_state_files (struct state_guard *g, const char *hostname, enum sbx_network
   g->lockfd = openat (dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (g->lockfd < 0 || flock (g->lockfd, LOCK_EX) < 0)
     return sbx_err_errno (err, "lock container state");
+  {
+    char pid[24];
+
+    snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+    if (sbx_fs_write_file_at (dfd, "pid", pid, strlen (pid), 0600, err) < 0)
+      return -1;
+  }
 
   host_hosts = sbx_fs_read_file_at (AT_FDCWD, "/etc/hosts", 1 << 20, NULL, &ignored);
   sbx_error_clear (&ignored);
@@ -241,6 +249,8 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
                  struct sbx_error **err)
 {
   const struct sbx_run_config *cfg = ctx->cfg;
+  /* Declared first, released last: the FUSE server outlives the container.  */
+  __attribute__ ((cleanup (child_guard_release))) struct child_guard fuse = { 0 };
   __attribute__ ((cleanup (child_guard_release))) struct child_guard child = { 0 };
   __attribute__ ((cleanup (sigmask_guard_release))) struct sigmask_guard mask = { 0 };
   cleanup_close int sigfd = -1;
@@ -301,8 +311,22 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
   child.pid = (pid_t) pid;
   (void) close (steal_fd (&child_sock));
 
-  if (sbx_userns_write_maps (child.pid, plan, cfg->keep_id, err) < 0
-      || sync_send (mon_sock, SYNC_GO, err) < 0)
+  if (sbx_userns_write_maps (child.pid, plan, cfg->keep_id, err) < 0)
+    return -1;
+  if (cfg->driver == SBX_DRIVER_FUSE && cfg->n_lowers > 0)
+    {
+      struct sbx_overlay_req req = { .lowers = cfg->lowers,
+                                     .n_lowers = cfg->n_lowers,
+                                     .upper = cfg->upper,
+                                     .work = cfg->work,
+                                     .target = cfg->rootfs };
+
+      /* The server joins the container's namespaces now that the maps are
+         written, and mounts the root before the setup child goes on.  */
+      if (sbx_overlay_fuse_start (child.pid, &req, &fuse.pid, err) < 0)
+        return -1;
+    }
+  if (sync_send (mon_sock, SYNC_GO, err) < 0)
     return -1;
 
   m = (struct monitor_ctx){ .child = child.pid,
@@ -446,4 +470,29 @@ sbx_runtime_images_in_use (struct sbx_error **err)
         sbx_strv_push_take (&out, content);
     }
   return out;
+}
+
+pid_t
+sbx_runtime_monitor_pid (const char *id)
+{
+  struct sbx_error *ignored = NULL;
+  cleanup_free char *state = sbx_runtime_state_dir (&ignored);
+  cleanup_free char *lock = NULL;
+  cleanup_free char *pidfile = NULL;
+  cleanup_free char *text = NULL;
+  cleanup_close int lfd = -1;
+  long pid;
+
+  sbx_error_clear (&ignored);
+  if (state == NULL)
+    return 0;
+  lock = xasprintf ("%s/%s/lock", state, id);
+  lfd = open (lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (lfd < 0 || flock (lfd, LOCK_SH | LOCK_NB) == 0)
+    return 0; /* no state, or nobody holds it: not running */
+  pidfile = xasprintf ("%s/%s/pid", state, id);
+  text = sbx_fs_read_file_at (AT_FDCWD, pidfile, 64, NULL, &ignored);
+  sbx_error_clear (&ignored);
+  pid = text ? strtol (text, NULL, 10) : 0;
+  return pid > 0 ? (pid_t) pid : 0;
 }

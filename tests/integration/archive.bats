@@ -50,7 +50,7 @@ oci_dir_manifest() {
 @test "archive: sbx import makes an image of a rootfs tarball that runs" {
   import_busybox
   assert_equal "$(image_id "$IMAGE")" "$IMAGE_ID"
-  run sbx run "$IMAGE" echo ok
+  run sbx run --rm "$IMAGE" echo ok
   assert_success
   assert_output "ok"
 }
@@ -59,7 +59,7 @@ oci_dir_manifest() {
   tar -C "$ROOTFS" --owner=0 --group=0 --numeric-owner -cf "$BATS_TEST_TMPDIR/rootfs.tar" .
   run bash -c '"${SBX_BIN:-sbx}" import - localhost/from-stdin <"$BATS_TEST_TMPDIR/rootfs.tar"'
   assert_success
-  run sbx run localhost/from-stdin cat /etc/hostname
+  run sbx run --rm localhost/from-stdin cat /etc/hostname
   assert_success
   run sbx inspect localhost/from-stdin
   assert_output --partial 'application/vnd.oci.image.layer.v1.tar"'
@@ -71,7 +71,7 @@ oci_dir_manifest() {
   echo "not a tarball" >"$BATS_TEST_TMPDIR/junk"
   run -125 sbx import "$BATS_TEST_TMPDIR/junk" localhost/junk
   assert_output --partial "not a tar archive"
-  run -125 sbx run localhost/junk true
+  run -125 sbx run --rm localhost/junk true
 }
 
 @test "archive: sbx save writes a docker-archive that skopeo reads" {
@@ -154,7 +154,7 @@ oci_dir_manifest() {
   assert_success
   assert_output "Loaded image: $IMAGE"
   assert_equal "$(image_id "$IMAGE")" "$IMAGE_ID"
-  run sbx run "$IMAGE" echo ok
+  run sbx run --rm "$IMAGE" echo ok
   assert_output "ok"
   # Loading what is already there is harmless; after rmi it loads again.
   run sbx load -i "$BATS_TEST_TMPDIR/d.tar"
@@ -185,7 +185,7 @@ oci_dir_manifest() {
   run sbx load -i "$BATS_TEST_TMPDIR/o.tar.gz"
   assert_success
   assert_equal "$(image_digest "$IMAGE")" "$digest"
-  run sbx run "$IMAGE" echo ok
+  run sbx run --rm "$IMAGE" echo ok
   assert_output "ok"
 }
 
@@ -207,7 +207,7 @@ oci_dir_manifest() {
   run sbx load -i "$BATS_TEST_TMPDIR/skopeo-o.tar"
   assert_success
   assert_output "Loaded image: localhost/from-skopeo:3"
-  run sbx run localhost/from-skopeo:3 echo ok
+  run sbx run --rm localhost/from-skopeo:3 echo ok
   assert_output "ok"
 }
 

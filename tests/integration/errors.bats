@@ -67,8 +67,10 @@ assert_one_line_error() {
   assert_one_line_error "relative"
   run sbx run --rootfs "$ROOTFS"
   assert_one_line_error "no command"
-  run sbx run busybox true
-  assert_one_line_error "--rootfs"
+  run sbx run --pull=never busybox true
+  assert_one_line_error "no such image"
+  run sbx run
+  assert_one_line_error "no image given"
 }
 
 @test "errors: --help and version succeed" {

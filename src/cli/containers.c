@@ -1,0 +1,851 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Kept containers: running one (shared by run and start), ps, rm, start,
+   commit, diff.  */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "image/image.h"
+#include "layer/layer.h"
+#include "overlay/overlay.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+/* ---- names and placement ---- */
+
+char *
+cli_container_name (void)
+{
+  static const char *const adj[]
+      = { "brave", "calm",  "eager", "fancy", "gentle", "happy", "jolly",  "keen",  "lucid",
+          "merry", "nifty", "proud", "quiet", "sharp",  "swift", "tender", "vivid", "witty" };
+  static const char *const noun[]
+      = { "turing",   "hopper", "lovelace", "noether", "curie", "dijkstra", "knuth",   "ritchie",
+          "thompson", "liskov", "shannon",  "goedel",  "euler", "gauss",    "hypatia", "kepler" };
+  uint32_t r = 0;
+
+  if (getrandom (&r, sizeof r, 0) != (ssize_t) sizeof r)
+    r = (uint32_t) time (NULL);
+  return xasprintf ("%s_%s", adj[r % SBX_N_ELEMENTS (adj)],
+                    noun[(r / SBX_N_ELEMENTS (adj)) % SBX_N_ELEMENTS (noun)]);
+}
+
+/* Network filesystems break overlay upper layers (DESIGN.md §4).  */
+static bool
+is_network_fs (const char *path)
+{
+  struct statfs sf;
+
+  if (statfs (path, &sf) < 0)
+    return false;
+  switch ((unsigned long) sf.f_type)
+    {
+    case 0x6969:     /* NFS */
+    case 0x0BD00BD0: /* Lustre */
+    case 0x47504653: /* GPFS */
+    case 0xFF534D42: /* CIFS */
+    case 0xFE534D42: /* SMB2 */
+    case 0x65735546: /* FUSE (sshfs, …) */
+    case 0x6B414653: /* AFS */
+    case 0x013111A8: /* IBRIX */
+    case 0x19830326: /* BeeGFS */
+      return true;
+    default:
+      return false;
+    }
+}
+
+int
+cli_container_layer_dirs (struct sbx_store *s, const char *id, char **upper, char **work)
+{
+  cleanup_free char *dir = sbx_container_dir (s, id);
+  cleanup_free char *parent = xasprintf ("%s/containers", sbx_store_root (s));
+
+  (void) sbx_fs_mkdir_p (parent, 0700, NULL);
+  if (is_network_fs (parent))
+    {
+      const char *tmp = getenv ("TMPDIR");
+      cleanup_free char *local
+          = xasprintf ("%s/sbx-%u/containers/%s", tmp && *tmp == '/' ? tmp : "/var/tmp",
+                       (unsigned) getuid (), id);
+
+      sbx_info ("the store is on a network filesystem: the writable layer goes to `%s`", local);
+      *upper = xasprintf ("%s/upper", local);
+      *work = xasprintf ("%s/work", local);
+      return 1;
+    }
+  *upper = xasprintf ("%s/upper", dir);
+  *work = xasprintf ("%s/work", dir);
+  return 0;
+}
+
+/* overlay, or fuse when the kernel refuses an unprivileged overlay mount
+   (probed once per kernel; the answer is cached in the state directory).  */
+int
+cli_pick_driver (const char *want, enum sbx_storage_driver *out, struct sbx_error **err)
+{
+  cleanup_free char *state = NULL;
+  cleanup_free char *cache = NULL;
+  cleanup_free char *seen = NULL;
+  struct sbx_error *probe = NULL;
+  struct utsname u;
+  const char *env = getenv ("SBX_STORAGE_DRIVER");
+  const char *tmp = getenv ("TMPDIR");
+  char line[128];
+
+  if (want == NULL)
+    want = env && *env ? env : "auto";
+  if (strcmp (want, "overlay") == 0 || strcmp (want, "fuse") == 0)
+    {
+      *out = strcmp (want, "fuse") == 0 ? SBX_DRIVER_FUSE : SBX_DRIVER_OVERLAY;
+      return 0;
+    }
+  if (strcmp (want, "auto") != 0)
+    return sbx_err (err, EINVAL, "invalid storage driver `%s`: expected auto, overlay or fuse",
+                    want);
+  (void) uname (&u);
+  state = sbx_runtime_state_dir (err);
+  if (state == NULL)
+    return -1;
+  cache = xasprintf ("%s/driver-probe", state);
+  seen = sbx_fs_read_file_at (AT_FDCWD, cache, 256, NULL, &probe);
+  sbx_error_clear (&probe);
+  if (seen && strncmp (seen, u.release, strlen (u.release)) == 0 && seen[strlen (u.release)] == ' ')
+    {
+      *out = strstr (seen, " overlay") ? SBX_DRIVER_OVERLAY : SBX_DRIVER_FUSE;
+      return 0;
+    }
+  *out = sbx_overlay_probe_native (tmp && *tmp == '/' ? tmp : "/tmp", &probe) == 0
+             ? SBX_DRIVER_OVERLAY
+             : SBX_DRIVER_FUSE;
+  if (probe)
+    sbx_debug ("native overlay unusable (%s): using the fuse driver", probe->msg);
+  sbx_error_clear (&probe);
+  snprintf (line, sizeof line, "%s %s\n", u.release,
+            *out == SBX_DRIVER_OVERLAY ? "overlay" : "fuse");
+  if (sbx_fs_write_file_at (AT_FDCWD, cache, line, strlen (line), 0600, &probe) < 0)
+    sbx_error_clear (&probe);
+  return 0;
+}
+
+const char *
+cli_driver_name (enum sbx_storage_driver d)
+{
+  return d == SBX_DRIVER_FUSE ? "fuse" : "overlay";
+}
+
+/* ---- running a kept container ---- */
+
+struct run_holder
+{
+  struct sbx_image *img;
+  char **lowers;
+  char **env;
+  struct sbx_mount_spec *mounts;
+  size_t n_mounts;
+  char image_id[SBX_DIGEST_STR_MAX];
+};
+
+static void
+run_holder_release (struct run_holder *h)
+{
+  size_t i;
+
+  sbx_image_free (h->img);
+  sbx_strv_free (h->lowers);
+  sbx_strv_free (h->env);
+  for (i = 0; i < h->n_mounts; i++)
+    sbx_mount_spec_release (&h->mounts[i]);
+  free (h->mounts);
+}
+
+/* The runtime's view of container C: its image's layers and config under
+   what was given to run.  */
+static int
+container_config (struct sbx_store *s, const struct sbx_container *c, struct run_holder *h,
+                  struct sbx_run_config *cfg, struct sbx_error **err)
+{
+  struct sbx_userns_plan plan;
+  size_t i;
+
+  sbx_userns_detect (&plan);
+  if (cli_unpack_image (s, &c->image, &plan, err) < 0
+      || sbx_image_load (s, &c->image, &h->img, err) < 0)
+    return sbx_err_prefix (err, "container `%s`", c->name);
+  for (i = h->img->config->n_diff_ids; i > 0; i--)
+    sbx_strv_push_take (&h->lowers, sbx_store_layer_path (s, &h->img->config->diff_ids[i - 1]));
+  h->env = sbx_strv_dup (h->img->config->env);
+  for (i = 0; c->env && c->env[i]; i++)
+    sbx_strv_push (&h->env, c->env[i]);
+  for (i = 0; c->volumes && c->volumes[i]; i++)
+    {
+      h->mounts = xrealloc (h->mounts, xmul (h->n_mounts + 1, sizeof *h->mounts));
+      memset (&h->mounts[h->n_mounts], 0, sizeof *h->mounts);
+      if (sbx_spec_parse_volume (c->volumes[i], "/", &h->mounts[h->n_mounts], err) < 0)
+        return -1;
+      h->n_mounts++;
+    }
+  *cfg = (struct sbx_run_config){
+    .id = c->id,
+    .lowers = h->lowers,
+    .n_lowers = sbx_strv_len (h->lowers),
+    .image = sbx_digest_format (&c->image, h->image_id),
+    .upper = c->upper,
+    .work = c->work,
+    .driver = c->driver && strcmp (c->driver, "fuse") == 0 ? SBX_DRIVER_FUSE : SBX_DRIVER_OVERLAY,
+    .tmpfs = c->tmpfs,
+    .argv = c->argv,
+    .env = h->env,
+    .workdir
+    = c->workdir
+          ? c->workdir
+          : (h->img->config->workdir && *h->img->config->workdir ? h->img->config->workdir : NULL),
+    .user = c->user ? c->user
+                    : (h->img->config->user && *h->img->config->user ? h->img->config->user : NULL),
+    .hostname = c->hostname,
+    .mounts = h->mounts,
+    .n_mounts = h->n_mounts,
+    .network = c->network && strcmp (c->network, "host") == 0 ? SBX_NETWORK_HOST : SBX_NETWORK_NONE,
+    .tty = c->tty,
+    .interactive = c->interactive,
+    .init = c->init,
+    .read_only = c->read_only,
+    .keep_id = c->keep_id,
+  };
+  return sbx_caps_resolve (c->cap_add, c->cap_drop, &cfg->caps, err);
+}
+
+struct remove_arg
+{
+  struct sbx_store *store;
+  const struct sbx_container *c;
+};
+
+static int
+remove_fn (void *arg, struct sbx_error **err)
+{
+  struct remove_arg *a = arg;
+
+  return sbx_container_remove (a->store, a->c, err);
+}
+
+int
+cli_remove_container (struct sbx_store *s, const struct sbx_container *c, struct sbx_error **err)
+{
+  struct remove_arg a = { s, c };
+  struct sbx_userns_plan plan;
+
+  sbx_userns_detect (&plan);
+  return cli_store_op (&plan, remove_fn, &a, err);
+}
+
+int
+cli_run_container (struct sbx_store *s, struct sbx_container *c, struct sbx_error **err)
+{
+  __attribute__ ((cleanup (run_holder_release))) struct run_holder h = { 0 };
+  struct sbx_run_config cfg;
+  struct sbx_userns_plan plan;
+  struct sbx_error *local = NULL;
+  int exit_code = SBX_EXIT_FAILURE;
+  int r;
+
+  if (container_config (s, c, &h, &cfg, err) < 0)
+    return -1;
+  c->started = time (NULL);
+  if (sbx_container_save (s, c, err) < 0)
+    return -1;
+  sbx_userns_detect (&plan);
+  r = sbx_runtime_run (&cfg, &plan, &exit_code, err);
+  c->finished = time (NULL);
+  c->exit_code = exit_code;
+  if (c->autoremove)
+    {
+      if (cli_remove_container (s, c, &local) < 0)
+        {
+          sbx_warn ("remove container `%s`: %s", c->name, local->msg);
+          sbx_error_clear (&local);
+        }
+    }
+  else if (sbx_container_save (s, c, &local) < 0)
+    {
+      sbx_warn ("%s", local->msg);
+      sbx_error_clear (&local);
+    }
+  if (r < 0)
+    {
+      /* The exit code travels with the error for 126/127.  */
+      c->exit_code = exit_code;
+      return -1;
+    }
+  return exit_code;
+}
+
+/* ---- ps ---- */
+
+static void
+human_ago (int64_t t, char *buf, size_t len)
+{
+  int64_t d = (int64_t) time (NULL) - t;
+
+  if (t <= 0)
+    snprintf (buf, len, "-");
+  else if (d < 60)
+    snprintf (buf, len, "%lld seconds ago", (long long) d);
+  else if (d < 3600)
+    snprintf (buf, len, "%lld minutes ago", (long long) (d / 60));
+  else if (d < 86400)
+    snprintf (buf, len, "%lld hours ago", (long long) (d / 3600));
+  else
+    snprintf (buf, len, "%lld days ago", (long long) (d / 86400));
+}
+
+static char *
+joined_argv (char *const *argv)
+{
+  cleanup_strbuf struct sbx_strbuf sb = SBX_STRBUF_INIT;
+  size_t i;
+
+  for (i = 0; argv && argv[i]; i++)
+    sbx_strbuf_addf (&sb, "%s%s", i ? " " : "", argv[i]);
+  return sbx_strbuf_detach (&sb);
+}
+
+static void
+status_text (const struct sbx_container *c, bool running, char *buf, size_t len)
+{
+  char ago[64];
+
+  if (running)
+    {
+      human_ago (c->started, ago, sizeof ago);
+      snprintf (buf, len, "Up (since %s)", ago);
+    }
+  else if (c->exit_code < 0 || c->finished <= 0)
+    snprintf (buf, len, c->started > 0 ? "Exited (unknown)" : "Created");
+  else
+    {
+      human_ago (c->finished, ago, sizeof ago);
+      snprintf (buf, len, "Exited (%d) %s", c->exit_code, ago);
+    }
+}
+
+int
+cli_ps (const struct cli_globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "all", no_argument, NULL, 'a' },          { "quiet", no_argument, NULL, 'q' },
+    { "format", required_argument, NULL, 'f' }, { "no-trunc", no_argument, NULL, 'n' },
+    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+  };
+  cleanup_json struct sbx_json *arr = sbx_json_array ();
+  struct sbx_container **list = NULL;
+  struct sbx_store *store = NULL;
+  struct sbx_error *err = NULL;
+  bool all = false, quiet = false, json = false, notrunc = false;
+  size_t n = 0, i;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "+:aqf:", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a':
+        all = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'n':
+        notrunc = true;
+        break;
+      case 'f':
+        if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
+          json = true;
+        else if (strcmp (optarg, "table") != 0)
+          return cli_usage_error ("ps", "invalid --format `%s`: expected table or json", optarg);
+        break;
+      case 'h':
+        printf ("Usage: sbx ps [-a] [-q] [--format table|json] [--no-trunc]\n\n"
+                "List running containers (-a: all kept ones too).\n");
+        return 0;
+      default:
+        return cli_getopt_error ("ps", c, argv);
+      }
+  if (optind < argc)
+    return cli_usage_error ("ps", "unexpected argument `%s`", argv[optind]);
+  if (cli_open_store (g, &store, &err) < 0 || sbx_container_list (store, &list, &n, &err) < 0)
+    {
+      sbx_store_close (store);
+      return cli_report ("ps", err, SBX_EXIT_FAILURE);
+    }
+  if (! quiet && ! json)
+    printf ("%-12s  %-28s  %-24s  %-16s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+            "CREATED", "STATUS", "NAMES");
+  for (i = 0; i < n; i++)
+    {
+      struct sbx_container *k = list[i];
+      bool running = sbx_runtime_monitor_pid (k->id) > 0;
+      cleanup_free char *cmd = joined_argv (k->argv);
+      char created[64], status[96];
+
+      /* A --rm container whose sbx was killed: finish its removal now.  */
+      if (! running && k->autoremove)
+        {
+          if (cli_remove_container (store, k, &err) < 0)
+            sbx_error_clear (&err);
+          continue;
+        }
+      if (! running && ! all)
+        continue;
+      human_ago (k->created, created, sizeof created);
+      status_text (k, running, status, sizeof status);
+      if (json)
+        {
+          struct sbx_json *o = sbx_json_object ();
+          struct sbx_json *names = sbx_json_array ();
+          struct sbx_json *command = sbx_json_array ();
+
+          sbx_json_append_str (names, k->name);
+          for (size_t a = 0; k->argv && k->argv[a]; a++)
+            sbx_json_append_str (command, k->argv[a]);
+          sbx_json_set_str (o, "Id", k->id);
+          sbx_json_set (o, "Names", names);
+          sbx_json_set_str (o, "Image", k->image_name);
+          sbx_json_set (o, "Command", command);
+          sbx_json_set_int (o, "Created", k->created);
+          sbx_json_set_str (o, "State", running ? "running" : k->started ? "exited" : "created");
+          sbx_json_set_str (o, "Status", status);
+          sbx_json_set_int (o, "ExitCode", k->exit_code);
+          sbx_json_set_str (o, "StorageDriver", k->driver);
+          sbx_json_append (arr, o);
+        }
+      else if (quiet)
+        printf ("%.*s\n", notrunc ? 64 : 12, k->id);
+      else
+        printf ("%-12.12s  %-28.28s  %-24.24s  %-16s  %-28s  %s\n", k->id,
+                k->image_name ? k->image_name : "", cmd, created, status, k->name);
+    }
+  if (json)
+    {
+      cleanup_free char *out = sbx_json_dump (arr);
+      fputs (out, stdout);
+    }
+  sbx_container_list_free (list, n);
+  sbx_store_close (store);
+  return 0;
+}
+
+/* ---- rm ---- */
+
+int
+cli_rm (const struct cli_globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "force", no_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct sbx_store *store = NULL;
+  struct sbx_error *err = NULL;
+  bool force = false;
+  int status = 0;
+  int c, i;
+
+  while ((c = getopt_long (argc, argv, "+:f", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f':
+        force = true;
+        break;
+      case 'h':
+        printf ("Usage: sbx rm [-f] CONTAINER...\n\nRemove stopped containers and their "
+                "writable layers (-f: stop running ones first).\n");
+        return 0;
+      default:
+        return cli_getopt_error ("rm", c, argv);
+      }
+  if (optind >= argc)
+    return cli_usage_error ("rm", "no container given");
+  if (cli_open_store (g, &store, &err) < 0)
+    return cli_report ("rm", err, SBX_EXIT_FAILURE);
+  for (i = optind; i < argc; i++)
+    {
+      struct sbx_container *k = NULL;
+      pid_t pid;
+      int r = sbx_container_load (store, argv[i], &k, &err);
+
+      if (r == 0 && (pid = sbx_runtime_monitor_pid (k->id)) > 0)
+        {
+          if (! force)
+            r = sbx_err (&err, EBUSY, "container `%s` is running (stop it, or use -f)", k->name);
+          else
+            {
+              /* The container dies with its monitor (PR_SET_PDEATHSIG).  */
+              (void) kill (pid, SIGKILL);
+              for (int t = 0; t < 100 && sbx_runtime_monitor_pid (k->id) > 0; t++)
+                usleep (20000);
+            }
+        }
+      if (r == 0)
+        r = cli_remove_container (store, k, &err);
+      if (r == 0)
+        printf ("%s\n", argv[i]);
+      else
+        {
+          cli_report ("rm", err, 0);
+          err = NULL;
+          status = 1;
+        }
+      sbx_container_free (k);
+    }
+  sbx_store_close (store);
+  return status;
+}
+
+/* ---- start ---- */
+
+int
+cli_start (const struct cli_globals *g, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "attach", no_argument, NULL, 'a' },
+    { "interactive", no_argument, NULL, 'i' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct sbx_container *k = NULL;
+  struct sbx_store *store = NULL;
+  struct sbx_error *err = NULL;
+  bool interactive = false;
+  int c, r;
+
+  while ((c = getopt_long (argc, argv, "+:ai", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'a':
+        break;
+      case 'i':
+        interactive = true;
+        break;
+      case 'h':
+        printf ("Usage: sbx start [-a] [-i] CONTAINER\n\nRun a stopped container again, with "
+                "the changes in its writable layer,\nattached to this terminal (-a is the only "
+                "mode until detached containers land).\n");
+        return 0;
+      default:
+        return cli_getopt_error ("start", c, argv);
+      }
+  if (optind + 1 != argc)
+    return cli_usage_error ("start", optind >= argc ? "no container given" : "too many arguments");
+  if (cli_open_store (g, &store, &err) < 0
+      || sbx_container_load (store, argv[optind], &k, &err) < 0)
+    {
+      sbx_store_close (store);
+      return cli_report ("start", err, SBX_EXIT_FAILURE);
+    }
+  if (sbx_runtime_monitor_pid (k->id) > 0)
+    r = sbx_err (&err, EBUSY, "container `%s` is already running", k->name);
+  else
+    {
+      k->interactive |= interactive;
+      k->autoremove = false;
+      r = cli_run_container (store, k, &err);
+    }
+  if (r < 0)
+    r = cli_report (NULL, err, k->exit_code >= 126 ? k->exit_code : SBX_EXIT_FAILURE);
+  sbx_container_free (k);
+  sbx_store_close (store);
+  return r;
+}
+
+/* ---- commit ---- */
+
+struct commit_arg
+{
+  struct sbx_store *store;
+  const struct sbx_container *c;
+  const char *name;
+  struct sbx_digest manifest;
+};
+
+/* Runs as root of the user namespace: the upper layer may hold files of
+   any mapped id and mode.  Everything it makes lands in the store.  */
+static int
+commit_fn (void *arg, struct sbx_error **err)
+{
+  struct commit_arg *a = arg;
+  cleanup_free char *tmp
+      = xasprintf ("%s/tmp/commit-%d-layer", sbx_store_root (a->store), (int) getpid ());
+  cleanup_free char *config = NULL;
+  cleanup_free char *manifest = NULL;
+  cleanup_free struct sbx_descriptor *layers = NULL;
+  cleanup_close int upper = -1;
+  cleanup_close int fd = -1;
+  struct sbx_image *img = NULL;
+  struct sbx_descriptor cfgd = { 0 };
+  struct sbx_digest diff_id, blob;
+  char created[32];
+  time_t now = time (NULL);
+  size_t i, n;
+  int r = -1;
+
+  strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime (&now));
+  upper = open (a->c->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (upper < 0)
+    return sbx_err_errno (err, "open the writable layer `%s`", a->c->upper);
+  fd = open (tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return sbx_err_errno (err, "create `%s`", tmp);
+  if (sbx_layer_write_tar (upper, fd, "gzip", -1, &diff_id, err) < 0 || lseek (fd, 0, SEEK_SET) < 0
+      || sbx_store_put_blob_fd (a->store, fd, NULL, -1, &blob, err) < 0)
+    {
+      (void) unlink (tmp);
+      return -1;
+    }
+  (void) unlink (tmp);
+  if (sbx_image_load (a->store, &a->c->image, &img, err) < 0)
+    return -1;
+  n = img->manifest->n_layers;
+  layers = xcalloc (n + 1, sizeof *layers);
+  memcpy (layers, img->manifest->layers, n * sizeof *layers);
+  layers[n] = (struct sbx_descriptor){ .media_type = (char *) SBX_MT_OCI_LAYER_GZIP,
+                                       .digest = blob,
+                                       .size = sbx_store_blob_size (a->store, &blob) };
+  config = sbx_image_config_add_layer (img->config_json, &diff_id, a->c->argv, "sbx commit",
+                                       created, err);
+  if (config && sbx_store_put_blob (a->store, config, strlen (config), &cfgd.digest, err) == 0)
+    {
+      cfgd.media_type = (char *) SBX_MT_OCI_CONFIG;
+      cfgd.size = (int64_t) strlen (config);
+      manifest = sbx_manifest_build (&cfgd, layers, n + 1);
+      r = sbx_store_put_blob (a->store, manifest, strlen (manifest), &a->manifest, err);
+    }
+  for (i = 0; i < n + 1; i++)
+    layers[i].media_type = NULL; /* borrowed */
+  sbx_image_free (img);
+  if (r < 0)
+    return -1;
+  return sbx_store_set_ref (a->store, a->name, &a->manifest, err);
+}
+
+int
+cli_commit (const struct cli_globals *g, int argc, char **argv)
+{
+  struct sbx_container *k = NULL;
+  struct sbx_store *store = NULL;
+  struct sbx_error *err = NULL;
+  struct sbx_userns_plan plan;
+  cleanup_free char *name = NULL;
+  struct commit_arg a = { 0 };
+  int r;
+
+  if (argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    {
+      printf ("Usage: sbx commit CONTAINER NAME\n\nMake an image from a container's image and "
+              "the changes in its writable layer\n(one more layer; the container's command "
+              "becomes the image's Cmd).\n");
+      return 0;
+    }
+  if (argc != 3)
+    return cli_usage_error ("commit", "expected CONTAINER and NAME");
+  name = cli_normalize_ref (argv[2], &err);
+  if (name == NULL)
+    return cli_report ("commit", err, SBX_EXIT_FAILURE);
+  if (cli_open_store (g, &store, &err) < 0 || sbx_container_load (store, argv[1], &k, &err) < 0)
+    {
+      sbx_store_close (store);
+      return cli_report ("commit", err, SBX_EXIT_FAILURE);
+    }
+  a = (struct commit_arg){ .store = store, .c = k, .name = name };
+  sbx_userns_detect (&plan);
+  if (! sbx_digest_is_set (&k->image))
+    r = sbx_err (&err, EINVAL, "container `%s` runs a --rootfs tree, not an image", k->name);
+  else if (k->upper == NULL || *k->upper == '\0')
+    r = sbx_err (&err, EINVAL, "container `%s` has no writable layer (--read-only)", k->name);
+  else
+    r = cli_store_op (&plan, commit_fn, &a, &err);
+  if (r == 0)
+    {
+      struct sbx_digest m;
+
+      /* The name is recorded by the helper; read it back for the digest.  */
+      if (sbx_store_lookup_ref (store, name, &m, &err) == 1
+          && cli_unpack_image (store, &m, &plan, &err) == 0)
+        {
+          struct sbx_image *img = NULL;
+
+          if (sbx_image_load (store, &m, &img, &err) == 0)
+            {
+              char id[SBX_DIGEST_STR_MAX];
+              printf ("%s\n", sbx_digest_format (&img->config_digest, id));
+              sbx_image_free (img);
+            }
+        }
+      r = err ? -1 : 0;
+    }
+  sbx_container_free (k);
+  sbx_store_close (store);
+  return r < 0 ? cli_report ("commit", err, SBX_EXIT_FAILURE) : 0;
+}
+
+/* ---- diff ---- */
+
+struct diff_arg
+{
+  const struct sbx_container *c;
+  char **lowers;
+  int *lowerfds;
+  size_t n_lowers;
+};
+
+static bool
+in_lowers (struct diff_arg *a, const char *path)
+{
+  size_t i;
+
+  for (i = 0; i < a->n_lowers; i++)
+    {
+      cleanup_error struct sbx_error *ignored = NULL;
+      cleanup_close int fd
+          = sbx_fs_open_in_root (a->lowerfds[i], path, O_PATH | O_NOFOLLOW, 0, &ignored);
+      if (fd >= 0)
+        return true;
+    }
+  return false;
+}
+
+static int
+cmp_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static int
+diff_walk (struct diff_arg *a, int dirfd, const char *prefix, bool parent_new,
+           struct sbx_error **err)
+{
+  cleanup_dir DIR *d = NULL;
+  char **names = NULL;
+  struct dirent *de;
+  size_t n = 0, i;
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        (void) close (fd);
+      return sbx_err_errno (err, "read `%s`", *prefix ? prefix : "/");
+    }
+  names = sbx_strv_dup (NULL);
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      sbx_strv_push (&names, de->d_name);
+  n = sbx_strv_len (names);
+  qsort (names, n, sizeof (char *), cmp_names);
+  for (i = 0; i < n; i++)
+    {
+      cleanup_free char *path = xasprintf ("%s/%s", prefix, names[i]);
+      struct stat st;
+      bool added;
+
+      if (fstatat (dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISCHR (st.st_mode) && st.st_rdev == 0)
+        {
+          printf ("D %s\n", path);
+          continue;
+        }
+      added = parent_new || ! in_lowers (a, path);
+      printf ("%c %s\n", added ? 'A' : 'C', path);
+      if (S_ISDIR (st.st_mode))
+        {
+          cleanup_close int sub
+              = openat (dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+          if (sub < 0 || diff_walk (a, sub, path, added, err) < 0)
+            {
+              sbx_strv_free (names);
+              return sub < 0 ? sbx_err_errno (err, "open `%s`", path) : -1;
+            }
+        }
+    }
+  sbx_strv_free (names);
+  return 0;
+}
+
+static int
+diff_fn (void *arg, struct sbx_error **err)
+{
+  struct diff_arg *a = arg;
+  cleanup_close int upper = open (a->c->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (upper < 0)
+    return sbx_err_errno (err, "open the writable layer `%s`", a->c->upper);
+  return diff_walk (a, upper, "", false, err);
+}
+
+int
+cli_diff (const struct cli_globals *g, int argc, char **argv)
+{
+  struct sbx_container *k = NULL;
+  struct sbx_store *store = NULL;
+  struct sbx_image *img = NULL;
+  struct sbx_error *err = NULL;
+  struct sbx_userns_plan plan;
+  struct diff_arg a = { 0 };
+  size_t i;
+  int r;
+
+  if (argc == 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    {
+      printf ("Usage: sbx diff CONTAINER\n\nList what a container changed: A added, C changed, "
+              "D deleted.\n");
+      return 0;
+    }
+  if (argc != 2)
+    return cli_usage_error ("diff", "expected one CONTAINER");
+  if (cli_open_store (g, &store, &err) < 0 || sbx_container_load (store, argv[1], &k, &err) < 0
+      || sbx_image_load (store, &k->image, &img, &err) < 0)
+    {
+      sbx_container_free (k);
+      sbx_store_close (store);
+      return cli_report ("diff", err, SBX_EXIT_FAILURE);
+    }
+  a.c = k;
+  a.n_lowers = img->config->n_diff_ids;
+  a.lowerfds = xcalloc (a.n_lowers + 1, sizeof (int));
+  for (i = 0; i < a.n_lowers; i++)
+    {
+      cleanup_free char *p
+          = sbx_store_layer_path (store, &img->config->diff_ids[a.n_lowers - 1 - i]);
+      a.lowerfds[i] = open (p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  sbx_userns_detect (&plan);
+  fflush (stdout);
+  r = (k->upper && *k->upper) ? cli_store_op (&plan, diff_fn, &a, &err) : 0;
+  for (i = 0; i < a.n_lowers; i++)
+    if (a.lowerfds[i] >= 0)
+      (void) close (a.lowerfds[i]);
+  free (a.lowerfds);
+  sbx_image_free (img);
+  sbx_container_free (k);
+  sbx_store_close (store);
+  return r < 0 ? cli_report ("diff", err, SBX_EXIT_FAILURE) : 0;
+}
