@@ -100,6 +100,8 @@ char *cli_container_name (void);
 /* Where container ID's writable layer goes: the store, or node-local
    storage when the store is on a network filesystem (then 1).  */
 int cli_container_layer_dirs (struct sbx_store *s, const char *id, char **upper, char **work);
+/* Whether the store in force sits on a network filesystem.  */
+bool cli_store_is_remote (const struct cli_globals *g);
 /* --storage-driver / $SBX_STORAGE_DRIVER / auto (probed once per kernel).  */
 int cli_pick_driver (const char *want, enum sbx_storage_driver *out, struct sbx_error **err);
 const char *cli_driver_name (enum sbx_storage_driver d);

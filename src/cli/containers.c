@@ -73,6 +73,18 @@ is_network_fs (const char *path)
     }
 }
 
+bool
+cli_store_is_remote (const struct cli_globals *g)
+{
+  cleanup_free char *root = cli_store_root (g);
+  cleanup_free char *probe = xstrdup (root);
+
+  /* The store may not exist yet: look at the nearest existing parent.  */
+  while (access (probe, F_OK) < 0 && strrchr (probe, '/') && strrchr (probe, '/') != probe)
+    *strrchr (probe, '/') = '\0';
+  return is_network_fs (probe);
+}
+
 int
 cli_container_layer_dirs (struct sbx_store *s, const char *id, char **upper, char **work)
 {

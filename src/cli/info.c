@@ -10,6 +10,7 @@
 #include "net/net.h"
 #include "overlay/overlay.h"
 #include "runtime/runtime.h"
+#include <stdbool.h>
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hints.h"
@@ -76,6 +77,9 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
   struct utsname un;
   bool json = false;
   const char *cgroup;
+  const char *driver = NULL;
+  const char *driver_why = NULL;
+  bool store_remote = false;
   size_t i;
   int c, r;
 
@@ -112,6 +116,26 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
   feature_from (&feats[3], "tun", r, err, "/dev/net/tun usable");
   err = NULL;
   cgroup = sbx_runtime_cgroup_mode ();
+  {
+    /* What `run` would use: --storage-driver / $SBX_STORAGE_DRIVER / auto.  */
+    enum sbx_storage_driver d;
+    const char *env = getenv ("SBX_STORAGE_DRIVER");
+
+    if (cli_pick_driver (NULL, &d, &err) < 0)
+      {
+        driver = "overlay";
+        driver_why = "cannot tell";
+        sbx_error_clear (&err);
+      }
+    else
+      {
+        driver = cli_driver_name (d);
+        driver_why = env && *env   ? "set by SBX_STORAGE_DRIVER"
+                     : feats[1].ok ? "auto: the kernel overlay works in a user namespace"
+                                   : "auto: the kernel refuses an unprivileged overlay mount";
+      }
+    store_remote = cli_store_is_remote (g);
+  }
   state = sbx_runtime_state_dir (&err);
   if (state == NULL)
     {
@@ -150,6 +174,9 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
         }
       sbx_json_set (root, "features", features);
       sbx_json_set_str (paths, "store", store);
+      sbx_json_set_bool (paths, "storeOnNetworkFilesystem", store_remote);
+      sbx_json_set_str (root, "storageDriver", driver);
+      sbx_json_set_str (root, "storageDriverReason", driver_why);
       sbx_json_set_str (paths, "state", state);
       sbx_json_set (root, "paths", paths);
       out = sbx_json_dump (root);
@@ -172,9 +199,10 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
       printf ("cgroups:          %s; resource limits: unavailable\n", cgroup);
       printf ("hint: %s\n", sbx_hint (SBX_HINT_CGROUP, 0));
       printf ("network:          none and host (slirp not available yet)\n");
-      printf ("root filesystem:  images: kernel overlay of the unpacked layers, writable layer "
-              "in memory (tmpfs) for the container's life; or --rootfs DIR\n");
-      printf ("store:            %s\n", store);
+      printf ("storage driver:   %s (%s)\n", driver, driver_why);
+      printf ("store:            %s%s\n", store,
+              store_remote ? " (a network filesystem: writable layers go to node-local storage)"
+                           : "");
       printf ("state:            %s\n", state ? state : state_err);
     }
   for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
