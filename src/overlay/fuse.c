@@ -23,6 +23,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +179,7 @@ raise_fd_limit (void)
 /* The mounter: join the container's mount namespace and mount the
    connection FUSEFD at TARGET.  Reports its own failure on the pipe.  */
 __attribute__ ((noreturn)) static void
-run_mounter (const struct server_fds *f, int fusefd, const char *target)
+run_mounter (const struct server_fds *f, int fusefd, const char *target, bool rdonly)
 {
   char opts[160];
   unsigned long flags = MS_NOSUID | MS_NODEV;
@@ -190,7 +191,7 @@ run_mounter (const struct server_fds *f, int fusefd, const char *target)
      anyone.  allow_other: the container's users are not the mounter.  */
   snprintf (opts, sizeof opts,
             "fd=%d,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other", fusefd);
-  if (f->upper < 0)
+  if (rdonly)
     flags |= MS_RDONLY;
   if (mount ("sbx-overlay", target, "fuse.sbx-overlay", flags, opts) < 0)
     {
@@ -204,7 +205,7 @@ run_mounter (const struct server_fds *f, int fusefd, const char *target)
 }
 
 static void
-mount_in_container (const struct server_fds *f, int fusefd, const char *target)
+mount_in_container (const struct server_fds *f, int fusefd, const char *target, bool rdonly)
 {
   int status = 0;
   pid_t pid = fork ();
@@ -212,7 +213,7 @@ mount_in_container (const struct server_fds *f, int fusefd, const char *target)
   if (pid < 0)
     report_and_exit (f->ready, errno, "fork the FUSE mounter: %s", strerror (errno));
   if (pid == 0)
-    run_mounter (f, fusefd, target);
+    run_mounter (f, fusefd, target, rdonly);
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
       report_and_exit (f->ready, errno, "wait for the FUSE mounter: %s", strerror (errno));
@@ -227,6 +228,7 @@ run_server (struct server_fds *f, const char *target, pid_t monitor)
   struct fusefs_config cfg = { 0 };
   struct fusefs_server *s;
   struct ready_msg ok = { .code = 0 };
+  bool rdonly = f->upper < 0;
   int fusefd;
 
   detach_from_monitor (f, monitor);
@@ -251,7 +253,7 @@ run_server (struct server_fds *f, const char *target, pid_t monitor)
   f->n_lowers = 0; /* taken over */
   if (s == NULL)
     report_error_and_exit (f->ready, e);
-  mount_in_container (f, fusefd, target);
+  mount_in_container (f, fusefd, target, rdonly);
   sbx_cleanup_close (&f->mntns);
   if (write (f->ready, &ok, sizeof ok) != (ssize_t) sizeof ok)
     _exit (1);
