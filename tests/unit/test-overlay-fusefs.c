@@ -878,4 +878,81 @@ TEST (nodes_are_freed_when_forgotten)
   fs_free (fs);
 }
 
+TEST (readdir_offsets_are_name_hashes_that_survive_changes)
+{
+  struct fusefs *fs;
+  struct fs_ctx c = me ();
+  struct fs_node *d, *n = NULL;
+  const struct fs_dirlist *l;
+  uint64_t off_b = 0;
+  size_t i;
+
+  mkd ("l1/d");
+  put ("l1/d/a", "x");
+  put ("l1/d/b", "x");
+  put ("l1/d/c", "x");
+  fs = make_fs (1, true);
+  d = walk (fs, "d");
+  ASSERT_NOT_NULL (d);
+  ASSERT_EQ (fs_dir_listing (fs, d, &l), 0);
+  ASSERT_EQ (l->n, 3u);
+  for (i = 0; i < l->n; i++)
+    {
+      EXPECT_GT (l->ents[i].off, (uint64_t) FS_OFF_DOTDOT);
+      if (i > 0)
+        EXPECT_GT (l->ents[i].off, l->ents[i - 1].off);
+      if (strcmp (l->ents[i].name, "b") == 0)
+        off_b = l->ents[i].off;
+    }
+  /* a change drops the cached listing; "b" keeps its offset */
+  ASSERT_EQ (fs_mknod (fs, &c, d, "new", S_IFREG | 0644, 0, &n), 0);
+  node_unref (fs, n);
+  ASSERT_EQ (fs_unlink (fs, d, "a"), 0);
+  ASSERT_EQ (fs_dir_listing (fs, d, &l), 0);
+  ASSERT_EQ (l->n, 3u);
+  for (i = 0; i < l->n; i++)
+    if (strcmp (l->ents[i].name, "b") == 0)
+      EXPECT_EQ (l->ents[i].off, off_b);
+  node_unref (fs, d);
+  fs_free (fs);
+}
+
+TEST (data_fd_moves_to_the_copy_on_the_first_write)
+{
+  struct fusefs *fs;
+  struct fs_node *n;
+  struct fs_data *r = NULL, *w = NULL;
+  char buf[16] = "";
+
+  mkd ("l1");
+  put ("l1/f", "lower");
+  fs = make_fs (1, true);
+  n = walk (fs, "f");
+  ASSERT_NOT_NULL (n);
+  ASSERT_EQ (fs_data_open (fs, n, false, &r), 0);
+  EXPECT_FALSE (r->writable);
+  EXPECT_TRUE (fs_data_get (fs, n->nodeid, false) == r);
+  fs_data_put (r); /* the one fs_data_get took */
+  EXPECT_NULL (fs_data_get (fs, n->nodeid, true));
+  ASSERT_EQ (fs_data_open (fs, n, true, &w), 0);
+  EXPECT_TRUE (w->writable);
+  EXPECT_TRUE (w != r);
+  EXPECT_EQ (n->layer, 0);
+  ASSERT_EQ (pwrite (w->fd, "UPPER", 5, 0), 5);
+  /* the reader's fd still reads the lower file until it lets go */
+  ASSERT_EQ (pread (r->fd, buf, 5, 0), 5);
+  EXPECT_STREQ (buf, "lower");
+  fs_data_put (r);
+  fs_data_put (w);
+  {
+    cleanup_free char *up = slurp ("upper/f");
+    cleanup_free char *low = slurp ("l1/f");
+
+    EXPECT_STREQ (up, "UPPER");
+    EXPECT_STREQ (low, "lower");
+  }
+  node_unref (fs, n);
+  fs_free (fs);
+}
+
 TEST_MAIN

@@ -267,3 +267,66 @@ fs_clear_whiteouts (int dirfd)
     }
   return 0;
 }
+
+/* ---- the cached, offset-ordered listing readdir serves ---- */
+
+/* Readdir offsets are hashes of the names (63 bits, above those of "."
+   and ".."), as ext4's htree cookies: an offset names a place in the
+   directory that stays valid when other entries come and go, so a reader
+   resuming at an offset neither skips nor repeats entries that were there
+   all along, without any per-opendir state.  */
+static uint64_t
+name_off (const char *name)
+{
+  uint64_t h = 1469598103934665603ULL;
+
+  for (; *name; name++)
+    h = (h ^ (unsigned char) *name) * 1099511628211ULL;
+  h >>= 1;
+  return h <= FS_OFF_DOTDOT ? h + FS_OFF_DOTDOT + 1 : h;
+}
+
+static int
+cmp_off (const void *a, const void *b)
+{
+  uint64_t x = ((const struct fs_dirent *) a)->off;
+  uint64_t y = ((const struct fs_dirent *) b)->off;
+
+  return (x > y) - (x < y);
+}
+
+void
+node_dir_changed (struct fs_node *n)
+{
+  if (n->listing)
+    {
+      fs_dirlist_release (n->listing);
+      free (n->listing);
+      n->listing = NULL;
+    }
+}
+
+int
+fs_dir_listing (struct fusefs *fs, struct fs_node *n, const struct fs_dirlist **out)
+{
+  struct fs_dirlist *l;
+  size_t i;
+  int r;
+
+  if (n->listing == NULL)
+    {
+      l = xzalloc (sizeof *l);
+      r = fs_dir_list (fs, n, l);
+      if (r < 0)
+        {
+          free (l);
+          return r;
+        }
+      for (i = 0; i < l->n; i++)
+        l->ents[i].off = name_off (l->ents[i].name);
+      qsort (l->ents, l->n, sizeof *l->ents, cmp_off);
+      n->listing = l;
+    }
+  *out = n->listing;
+  return 0;
+}

@@ -167,6 +167,7 @@ void
 fs_unlock (struct fusefs *fs)
 {
   trim_fd_cache (fs);
+  fs_data_trim (fs);
   (void) pthread_mutex_unlock (&fs->lock);
 }
 
@@ -183,8 +184,9 @@ fd_budget (void)
 
   if (getrlimit (RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
     return 4096;
-  /* Half of the fds for cached directories; open files get the rest.  */
-  return rl.rlim_cur > 512 ? (size_t) rl.rlim_cur / 2 : 64;
+  /* A third for cached directories, a sixth for data fds (data.c); the
+     rest stays free for copy-up and the kernel's requests.  */
+  return rl.rlim_cur > 512 ? (size_t) rl.rlim_cur / 3 : 64;
 }
 
 static int
@@ -282,8 +284,11 @@ fs_new (const struct fusefs_config *cfg, struct sbx_error **err)
   struct fusefs *fs = xzalloc (sizeof *fs);
 
   (void) pthread_mutex_init (&fs->lock, NULL);
+  (void) pthread_mutex_init (&fs->fdlock, NULL);
   fs->lru.lru_next = fs->lru.lru_prev = &fs->lru;
+  fs->data_lru.lru_next = fs->data_lru.lru_prev = &fs->data_lru;
   fs->fd_budget = fd_budget ();
+  fs->data_budget = fs->fd_budget / 2;
   fs->timeout = cfg->timeout > 0 ? cfg->timeout : 86400.0;
   fs->next_fake_ino = 1;
   fs->work_fd = -1;
@@ -323,6 +328,8 @@ fs_free (struct fusefs *fs)
 
       if (n == NULL)
         continue;
+      node_drop_data (fs, n);
+      node_dir_changed (n);
       for (l = 0; n->lfds && l < fs->n_layers; l++)
         if (n->lfds[l] >= 0)
           (void) close (n->lfds[l]);
@@ -334,6 +341,8 @@ fs_free (struct fusefs *fs)
     }
   if (fs->root)
     {
+      node_drop_data (fs, fs->root);
+      node_dir_changed (fs->root);
       free (fs->root->lfds);
       free (fs->root->name);
       free (fs->root);
@@ -356,5 +365,6 @@ fs_free (struct fusefs *fs)
   free (fs->free_slots);
   free (fs->devs);
   (void) pthread_mutex_destroy (&fs->lock);
+  (void) pthread_mutex_destroy (&fs->fdlock);
   free (fs);
 }

@@ -66,6 +66,31 @@ void fs_hmap_release (struct fs_hmap *m, void (*free_entry) (struct fs_hentry *)
 #define fs_container_of(ptr, type, member) \
   ((type *) (void *) ((char *) (ptr) -offsetof (type, member)))
 
+struct fs_dirent
+{
+  char *name;
+  uint64_t ino;  /* reported */
+  unsigned type; /* DT_* */
+  uint64_t off;  /* its readdir offset: a hash of NAME, stable while the directory changes */
+};
+
+struct fs_dirlist
+{
+  struct fs_dirent *ents;
+  size_t n;
+  size_t alloc;
+};
+
+/* An fd of a node's backing regular file for data I/O (data.c).  */
+struct fs_data
+{
+  int fd;
+  int refs;             /* atomic: the node's, while attached, and one per I/O */
+  bool writable;        /* open O_RDWR */
+  struct fs_node *node; /* attached to; NULL once detached (fdlock) */
+  struct fs_data *lru_prev, *lru_next;
+};
+
 /* Values of fs_node.lfds[i] that are not fds.  */
 enum
 {
@@ -97,7 +122,11 @@ struct fs_node
   int *lfds;
   int n_open; /* lfds that are open fds */
   struct fs_node *lru_prev, *lru_next;
-  struct fs_hentry hkey; /* in fs->keymap */
+  struct fs_dirlist *listing; /* directories: cached merged listing (dir.c), or NULL */
+  struct fs_hentry hkey;      /* in fs->keymap */
+  /* Under fs->fdlock (data.c), not the big lock.  */
+  struct fs_data *data;
+  bool nocaps; /* has no security.capability: write()'s check answered here */
 };
 
 struct fs_layer
@@ -139,6 +168,18 @@ struct fusefs
   size_t fd_budget;
 
   struct fs_linkidx **linkidx; /* per layer, built on first use */
+
+  /* The data path's own lock and fds (data.c).  */
+  pthread_mutex_t fdlock;
+  struct fs_data data_lru;
+  size_t n_data;
+  size_t data_budget;
+  struct fs_pool *pool; /* workers for deferred requests (serve.c), while serving */
+  char *rbuf;           /* the receiving thread's buffer for reads from the cache */
+  size_t rbuf_size;
+  /* The kernel opens files and directories without asking (set at INIT).  */
+  bool no_open;
+  bool no_opendir;
   uint64_t tmp_counter;
 
   /* Feature probes, set once (STYLE.md B1): 0 untried, 1 yes, -1 no.  */
@@ -234,6 +275,25 @@ bool node_is_merged (const struct fusefs *fs, const struct fs_node *n);
 /* Does directory N have a part in a lower layer (only with an upper)?  */
 bool node_has_lower (const struct fusefs *fs, const struct fs_node *n);
 
+/* ---- data.c ---- */
+
+/* The fast path, fdlock only: a reference on node NODEID's data fd when it
+   has one (writable when WRITE), else NULL: then take the big lock and
+   call fs_data_open().  */
+struct fs_data *fs_data_get (struct fusefs *fs, uint64_t nodeid, bool write);
+/* Open N's data fd (copying N up first when WRITE); *OUT gets a reference.  */
+int fs_data_open (struct fusefs *fs, struct fs_node *n, bool write, struct fs_data **out);
+/* Give N the open fd FD (consumed); returns it with a reference.  */
+struct fs_data *fs_data_attach (struct fusefs *fs, struct fs_node *n, int fd, bool writable);
+void fs_data_put (struct fs_data *d);
+/* N's backing file changed (copy-up) or N goes away: drop its fd.  */
+void node_drop_data (struct fusefs *fs, struct fs_node *n);
+/* Close data fds over the budget, least recently used first.  */
+void fs_data_trim (struct fusefs *fs);
+/* NOCAPS (fdlock): node NODEID is known to have no security.capability.  */
+bool node_has_no_caps (struct fusefs *fs, uint64_t nodeid);
+void node_set_no_caps (struct fusefs *fs, struct fs_node *n);
+
 /* ---- whiteout.c: the on-disk overlay format ---- */
 
 bool fs_is_whiteout (const struct stat *st);
@@ -272,23 +332,17 @@ int fs_lookup_path (struct fusefs *fs, const char *path, struct fs_node **out);
 
 /* ---- dir.c: merged directories ---- */
 
-struct fs_dirent
-{
-  char *name;
-  uint64_t ino;  /* reported */
-  unsigned type; /* DT_* */
-};
-
-struct fs_dirlist
-{
-  struct fs_dirent *ents;
-  size_t n;
-  size_t alloc;
-};
-
 /* The merged entries of directory N: upper first, then each lower's names
    not seen above; whiteouts hidden; "." and ".." not included.  */
 int fs_dir_list (struct fusefs *fs, struct fs_node *n, struct fs_dirlist *out);
+/* The same, sorted by readdir offset and cached in N until the directory
+   changes (node_dir_changed); valid until the lock is released.  */
+int fs_dir_listing (struct fusefs *fs, struct fs_node *n, const struct fs_dirlist **out);
+/* An entry of directory N was added, removed or renamed.  */
+void node_dir_changed (struct fs_node *n);
+/* The readdir offsets of "." and ".."; names get larger ones.  */
+#define FS_OFF_DOT 1
+#define FS_OFF_DOTDOT 2
 void fs_dirlist_release (struct fs_dirlist *l);
 /* 1 when directory N has no visible entries, 0 when it has, or -errno.  */
 int fs_dir_is_empty (struct fusefs *fs, struct fs_node *n);

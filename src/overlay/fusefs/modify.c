@@ -239,12 +239,16 @@ create_name (struct fusefs *fs, const struct fs_ctx *ctx, struct fs_node *parent
     r = create_direct (upfd, name, &pst, ctx, o);
   if (r < 0)
     return r;
+  node_dir_changed (parent);
   r = fs_lookup (fs, parent, name, out);
   if (r < 0 && o->fd >= 0)
     {
       (void) close (o->fd);
       o->fd = -1;
     }
+  /* A new object has no file capabilities, and cannot get any here.  */
+  if (r == 0 && o->kind != OBJ_LINK)
+    node_set_no_caps (fs, *out);
   return r;
 }
 
@@ -429,6 +433,8 @@ fs_unlink (struct fusefs *fs, struct fs_node *parent, const char *name)
     (void) close (keep);
   if (r == 0 && n->layer == 0 && st.st_nlink <= 1)
     fs_ino_forget_key (fs, (struct fs_key){ st.st_dev, st.st_ino });
+  if (r == 0)
+    node_dir_changed (parent);
   node_unref (fs, n);
   return r;
 }
@@ -502,7 +508,10 @@ fs_rmdir (struct fusefs *fs, struct fs_node *parent, const char *name)
   else if (r == 0)
     r = fs_make_whiteout (upfd, name);
   if (r == 0)
-    node_detach (fs, n, false, -1);
+    {
+      node_detach (fs, n, false, -1);
+      node_dir_changed (parent);
+    }
   node_unref (fs, n);
   return r;
 }
@@ -575,6 +584,8 @@ rename_exchange (struct fusefs *fs, struct fs_node *a, struct fs_node *pa, const
      to hide a lower one of its new name.  */
   if (renameat2 (fa, na, fb, nb, RENAME_EXCHANGE) < 0)
     return -errno;
+  node_dir_changed (pa);
+  node_dir_changed (pb);
   if (a->type == S_IFDIR && (r = settle_moved_dir (fs, a, pb, fb, nb)) < 0)
     return r;
   if (b->type == S_IFDIR && (r = settle_moved_dir (fs, b, pa, fa, na)) < 0)
@@ -655,6 +666,11 @@ do_rename (struct fusefs *fs, struct fs_node *src, struct fs_node *parent, const
     keep = node_open (fs, dst, O_PATH);
   if (r == 0 && renameat (oup, name, nup, newname) < 0)
     r = -errno;
+  if (r == 0)
+    {
+      node_dir_changed (parent);
+      node_dir_changed (newparent);
+    }
   if (r == 0 && need_wh > 0)
     r = fs_make_whiteout (oup, name);
   if (r == 0 && src->type == S_IFDIR)

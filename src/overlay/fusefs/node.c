@@ -104,6 +104,7 @@ fs_ino_forget_key (struct fusefs *fs, struct fs_key key)
 
 /* ---- the table ---- */
 
+/* Under the big lock or fdlock.  */
 struct fs_node *
 node_get (struct fusefs *fs, uint64_t nodeid)
 {
@@ -142,8 +143,13 @@ node_new (struct fusefs *fs, struct fs_node *parent, const char *name, mode_t ty
           const struct stat *st)
 {
   struct fs_node *n = xzalloc (sizeof *n);
-  uint32_t slot = slot_alloc (fs);
+  uint32_t slot;
 
+  /* The data path looks nodes up under fdlock alone (data.c).  */
+  (void) pthread_mutex_lock (&fs->fdlock);
+  slot = slot_alloc (fs);
+  fs->slots[slot] = n;
+  (void) pthread_mutex_unlock (&fs->fdlock);
   n->nodeid = (uint64_t) slot | ((uint64_t) fs->gens[slot] << 32);
   n->refs = 1;
   n->type = type & S_IFMT;
@@ -156,7 +162,6 @@ node_new (struct fusefs *fs, struct fs_node *parent, const char *name, mode_t ty
   n->parent = parent;
   if (parent)
     node_ref (parent);
-  fs->slots[slot] = n;
   return n;
 }
 
@@ -228,14 +233,18 @@ node_maybe_free (struct fusefs *fs, struct fs_node *n)
 
       node_unkey (fs, n);
       node_drop_layers (fs, n, 0);
+      node_drop_data (fs, n);
+      node_dir_changed (n);
       if (n->fd >= 0)
         (void) close (n->fd);
+      (void) pthread_mutex_lock (&fs->fdlock);
       if (! SBX_BUG_ON (fs->slots[slot] != n))
         {
           fs->slots[slot] = NULL;
           fs->gens[slot]++;
           fs->free_slots[fs->n_free++] = slot;
         }
+      (void) pthread_mutex_unlock (&fs->fdlock);
       free (n->lfds);
       free (n->name);
       free (n);
@@ -297,6 +306,8 @@ void
 node_rekey (struct fusefs *fs, struct fs_node *n, int layer, const struct stat *st)
 {
   node_unkey (fs, n);
+  /* Reads must not go on from the lower file.  */
+  node_drop_data (fs, n);
   n->layer = layer;
   n->key = (struct fs_key){ st->st_dev, st->st_ino };
   n->hkey.key = n->key;

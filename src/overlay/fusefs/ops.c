@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The FUSE low-level operations: each decodes a request, calls the core
-   (internal.h) under the big lock or does data I/O on the handle's fd
-   without it, and replies exactly once.
+/* The FUSE low-level operations on names, attributes and extended
+   attributes (files and directories: io.c): each decodes a request, calls
+   the core (internal.h) under the big lock and replies exactly once.
 
    Caching.  Entries and attributes are given to the kernel for a long time
    (fs->timeout, a day by default), and open files and directories keep
@@ -31,37 +31,14 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/* fi->fh of open files and directories; KIND tells them apart, since the
-   kernel passes either to getattr and setattr.  */
-enum
-{
-  FH_FILE = 0x46494c45,
-  FH_DIR = 0x44495220,
-};
-
-struct fs_handle
-{
-  uint32_t kind;
-  int fd;
-  struct fs_node *node; /* referenced */
-};
-
-struct fs_dirh
-{
-  uint32_t kind;
-  struct fs_node *node; /* referenced */
-  struct fs_dirlist list;
-  bool loaded;
-};
-
-static struct fusefs *
+struct fusefs *
 fs_of (fuse_req_t req)
 {
   return fuse_req_userdata (req);
 }
 
 /* A reply for a core result R (0 or -errno).  */
-static void
+void
 reply_status (fuse_req_t req, int r)
 {
   if (r > 0 || r < -4095)
@@ -72,25 +49,9 @@ reply_status (fuse_req_t req, int r)
   fuse_reply_err (req, -r);
 }
 
-static struct fs_handle *
-file_handle (const struct fuse_file_info *fi)
-{
-  struct fs_handle *h = fi ? (struct fs_handle *) (uintptr_t) fi->fh : NULL;
-
-  return h && h->kind == FH_FILE ? h : NULL;
-}
-
-static struct fs_dirh *
-dir_handle (const struct fuse_file_info *fi)
-{
-  struct fs_dirh *d = fi ? (struct fs_dirh *) (uintptr_t) fi->fh : NULL;
-
-  return d && d->kind == FH_DIR ? d : NULL;
-}
-
 /* The node for INO, or NULL after logging: the kernel only names nodes we
    gave it and did not forget.  */
-static struct fs_node *
+struct fs_node *
 get_node (struct fusefs *fs, fuse_ino_t ino)
 {
   struct fs_node *n = node_get (fs, ino);
@@ -104,20 +65,33 @@ get_node (struct fusefs *fs, fuse_ino_t ino)
 static void
 op_init (void *userdata, struct fuse_conn_info *conn)
 {
-  (void) userdata;
-  /* Splice both ways: reads go from the backing file to /dev/fuse through
-     a pipe, writes from /dev/fuse to the backing file.  */
+  struct fusefs *fs = userdata;
+
+  /* READ replies are spliced from the backing file to /dev/fuse.  Without
+     SPLICE_MOVE: the pages are the backing file's page cache, which the
+     kernel cannot steal (it logs "fuse: trying to steal weird page").  */
   conn->want |= conn->capable
-                & (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE
-                   | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ATOMIC_O_TRUNC
+                & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS
                    | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_ASYNC_READ);
+  /* Requests are received into plain buffers (serve.c).  */
+  conn->want &= ~(unsigned) (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE);
   /* The kernel clears set-id bits on write and chown itself; the backing
      filesystem does too, but only the kernel knows the writer's caps.  */
   conn->want &= ~(unsigned) FUSE_CAP_HANDLE_KILLPRIV;
+  /* Nobody else changes the files: cached pages stay valid when the mtime
+     the kernel sees changes after our own writes.  */
+  conn->want &= ~(unsigned) FUSE_CAP_AUTO_INVAL_DATA;
+  /* O_TRUNC comes as a setattr: with zero-message opens (io.c) an atomic
+     O_TRUNC would be lost, the kernel skipping that setattr.  */
+  conn->want &= ~(unsigned) FUSE_CAP_ATOMIC_O_TRUNC;
+  fs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
   /* No FUSE_CAP_POSIX_LOCKS / FLOCK_LOCKS: without lock ops the kernel
      keeps flock and fcntl locks itself, which is right for a filesystem
-     that only this mount serves.  No writeback cache: writes go through
-     (vendor-notes/libfuse3.md: only after the copy-up tests pass with it).  */
+     that only this mount serves.  No FUSE_CAP_WRITEBACK_CACHE: measured,
+     it made an untar 15% slower here (the kernel still asks for
+     security.capability before each write, and the attributes it then
+     keeps itself come back as SETATTRs).  */
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;
   conn->max_background = 64;
@@ -127,7 +101,7 @@ op_init (void *userdata, struct fuse_conn_info *conn)
 
 /* ---- names ---- */
 
-static void
+void
 fill_entry (struct fusefs *fs, struct fs_node *n, const struct stat *st, struct fuse_entry_param *e)
 {
   *e = (struct fuse_entry_param){
@@ -137,7 +111,7 @@ fill_entry (struct fusefs *fs, struct fs_node *n, const struct stat *st, struct 
 
 /* Reply with the entry for N (the core's reference to it is dropped):
    one more lookup for the kernel, undone when the reply fails.  */
-static void
+void
 reply_node (fuse_req_t req, struct fusefs *fs, struct fs_node *n, int r)
 {
   struct fuse_entry_param e;
@@ -271,18 +245,21 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
             struct fuse_file_info *fi)
 {
   struct fusefs *fs = fs_of (req);
-  struct fs_handle *h = file_handle (fi);
+  /* A truncate uses the node's writable data fd when it has one.  */
+  struct fs_data *d = (to_set & FUSE_SET_ATTR_SIZE) ? fs_data_get (fs, ino, true) : NULL;
   struct stat st;
   int r;
 
+  (void) fi;
   {
     cleanup_lock struct fusefs *locked = fs_locked (fs);
     struct fs_node *n = get_node (fs, ino);
 
-    r = n ? fs_setattr (fs, n, attr, set_flags_of (to_set), h ? h->fd : -1) : -EIO;
+    r = n ? fs_setattr (fs, n, attr, set_flags_of (to_set), d ? d->fd : -1) : -EIO;
     if (r == 0)
       r = node_getattr (fs, n, &st);
   }
+  fs_data_put (d);
   if (r < 0)
     reply_status (req, r);
   else
@@ -328,7 +305,7 @@ op_readlink (fuse_req_t req, fuse_ino_t ino)
     fuse_reply_readlink (req, buf);
 }
 
-static struct fs_ctx
+struct fs_ctx
 ctx_of (fuse_req_t req)
 {
   const struct fuse_ctx *c = fuse_req_ctx (req);
@@ -451,491 +428,6 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
   reply_status (req, r);
 }
 
-/* ---- files ---- */
-
-static struct fs_handle *
-handle_new (struct fs_node *n, int fd)
-{
-  struct fs_handle *h = xzalloc (sizeof *h);
-
-  h->kind = FH_FILE;
-  h->fd = fd;
-  h->node = n;
-  node_ref (n);
-  return h;
-}
-
-static void
-handle_free (struct fusefs *fs, struct fs_handle *h)
-{
-  (void) close (h->fd);
-  {
-    cleanup_lock struct fusefs *locked = fs_locked (fs);
-
-    node_unref (fs, h->node);
-  }
-  h->kind = 0;
-  free (h);
-}
-
-static void
-set_open_flags (struct fuse_file_info *fi, struct fs_handle *h)
-{
-  fi->fh = (uint64_t) (uintptr_t) h;
-  /* See the top of the file for why the page cache can be kept.  */
-  fi->keep_cache = 1;
-  /* flush is a no-op (locks are the kernel's): skip the round trip.  */
-  fi->noflush = 1;
-}
-
-/* Flags for the backing file: no O_DIRECT (the kernel's requests are not
-   aligned for it) and nothing about creation.  */
-static int
-backing_flags (int flags)
-{
-  return flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
-}
-
-static void
-op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-  struct fusefs *fs = fs_of (req);
-  struct fs_handle *h = NULL;
-  int r = 0;
-
-  {
-    cleanup_lock struct fusefs *locked = fs_locked (fs);
-    struct fs_node *n = get_node (fs, ino);
-    bool writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-
-    if (n == NULL)
-      r = -EIO;
-    else if (n->type == S_IFDIR)
-      r = -EISDIR;
-    else if (writes)
-      r = fs_copy_up (fs, n, (fi->flags & O_TRUNC) != 0);
-    if (r == 0)
-      r = node_open (fs, n, backing_flags (fi->flags));
-    if (r >= 0)
-      h = handle_new (n, r);
-  }
-  if (h == NULL)
-    {
-      reply_status (req, r);
-      return;
-    }
-  set_open_flags (fi, h);
-  if (fuse_reply_open (req, fi) != 0)
-    handle_free (fs, h);
-}
-
-static void
-op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-           struct fuse_file_info *fi)
-{
-  struct fusefs *fs = fs_of (req);
-  struct fs_ctx ctx = ctx_of (req);
-  struct fuse_entry_param e;
-  struct fs_handle *h = NULL;
-  struct fs_node *n = NULL;
-  struct stat st;
-  int r, fd = -1;
-
-  {
-    cleanup_lock struct fusefs *locked = fs_locked (fs);
-    struct fs_node *p = get_node (fs, parent);
-
-    r = p ? fs_create (fs, &ctx, p, name, mode, backing_flags (fi->flags) | (fi->flags & O_EXCL),
-                       &n, &fd)
-          : -EIO;
-    if (r == 0)
-      r = node_getattr (fs, n, &st);
-    if (r == 0)
-      {
-        fill_entry (fs, n, &st, &e);
-        n->nlookup++;
-        h = handle_new (n, fd);
-        fd = -1;
-      }
-    if (n)
-      node_unref (fs, n);
-  }
-  if (fd >= 0)
-    (void) close (fd);
-  if (h == NULL)
-    {
-      reply_status (req, r);
-      return;
-    }
-  set_open_flags (fi, h);
-  if (fuse_reply_create (req, &e, fi) != 0)
-    {
-      {
-        cleanup_lock struct fusefs *locked = fs_locked (fs);
-
-        node_forget (fs, h->node, 1);
-      }
-      handle_free (fs, h);
-    }
-}
-
-static void
-op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-  struct fs_handle *h = file_handle (fi);
-  struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
-
-  (void) ino;
-  if (SBX_BUG_ON (h == NULL))
-    {
-      fuse_reply_err (req, EIO);
-      return;
-    }
-  /* Outside the lock: spliced from the backing file when the kernel can.  */
-  buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  buf.buf[0].fd = h->fd;
-  buf.buf[0].pos = off;
-  fuse_reply_data (req, &buf, FUSE_BUF_SPLICE_MOVE);
-}
-
-static void
-op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
-              struct fuse_file_info *fi)
-{
-  struct fs_handle *h = file_handle (fi);
-  struct fuse_bufvec out = FUSE_BUFVEC_INIT (fuse_buf_size (in));
-  ssize_t n;
-
-  (void) ino;
-  if (SBX_BUG_ON (h == NULL))
-    {
-      fuse_reply_err (req, EIO);
-      return;
-    }
-  out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  out.buf[0].fd = h->fd;
-  out.buf[0].pos = off;
-  n = fuse_buf_copy (&out, in, 0);
-  if (n < 0)
-    fuse_reply_err (req, (int) -n);
-  else
-    fuse_reply_write (req, (size_t) n);
-}
-
-static void
-op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-  (void) ino;
-  (void) fi;
-  fuse_reply_err (req, 0);
-}
-
-static void
-op_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-  struct fs_handle *h = file_handle (fi);
-
-  (void) ino;
-  if (! SBX_BUG_ON (h == NULL))
-    handle_free (fs_of (req), h);
-  fuse_reply_err (req, 0);
-}
-
-static void
-op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-  struct fs_handle *h = file_handle (fi);
-  int r;
-
-  (void) ino;
-  if (SBX_BUG_ON (h == NULL))
-    r = EIO;
-  else
-    r = (datasync ? fdatasync (h->fd) : fsync (h->fd)) < 0 ? errno : 0;
-  fuse_reply_err (req, r);
-}
-
-static void
-op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
-              struct fuse_file_info *fi)
-{
-  struct fs_handle *h = file_handle (fi);
-  int r;
-
-  (void) ino;
-  if (SBX_BUG_ON (h == NULL))
-    r = EIO;
-  else
-    r = fallocate (h->fd, mode, off, len) < 0 ? errno : 0;
-  fuse_reply_err (req, r);
-}
-
-static void
-op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
-{
-  struct fs_handle *h = file_handle (fi);
-  off_t r;
-
-  (void) ino;
-  if (SBX_BUG_ON (h == NULL))
-    {
-      fuse_reply_err (req, EIO);
-      return;
-    }
-  r = lseek (h->fd, off, whence);
-  if (r < 0)
-    fuse_reply_err (req, errno);
-  else
-    fuse_reply_lseek (req, r);
-}
-
-static void
-op_copy_file_range (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in,
-                    fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len,
-                    int flags)
-{
-  struct fs_handle *in = file_handle (fi_in);
-  struct fs_handle *out = file_handle (fi_out);
-  loff_t oin = off_in, oout = off_out;
-  ssize_t n;
-
-  (void) ino_in;
-  (void) ino_out;
-  if (SBX_BUG_ON (in == NULL || out == NULL))
-    {
-      fuse_reply_err (req, EIO);
-      return;
-    }
-  n = copy_file_range (in->fd, &oin, out->fd, &oout, len, (unsigned) flags);
-  if (n < 0)
-    fuse_reply_err (req, errno);
-  else
-    fuse_reply_write (req, (size_t) n);
-}
-
-/* ---- directories ---- */
-
-static void
-op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-  struct fusefs *fs = fs_of (req);
-  struct fs_dirh *d = NULL;
-  int r = 0;
-
-  {
-    cleanup_lock struct fusefs *locked = fs_locked (fs);
-    struct fs_node *n = get_node (fs, ino);
-
-    if (n == NULL)
-      r = -EIO;
-    else if (n->type != S_IFDIR)
-      r = -ENOTDIR;
-    else if (n->dead)
-      r = -ENOENT;
-    else
-      {
-        d = xzalloc (sizeof *d);
-        d->kind = FH_DIR;
-        d->node = n;
-        node_ref (n);
-      }
-  }
-  if (d == NULL)
-    {
-      reply_status (req, r);
-      return;
-    }
-  fi->fh = (uint64_t) (uintptr_t) d;
-  fi->cache_readdir = 1;
-  fi->keep_cache = 1;
-  if (fuse_reply_open (req, fi) != 0)
-    {
-      cleanup_lock struct fusefs *locked = fs_locked (fs);
-
-      node_unref (fs, d->node);
-      free (d);
-    }
-}
-
-/* Entry I of D: ".", "..", then the merged list.  */
-static bool
-dir_entry (struct fs_dirh *d, size_t i, const char **name, uint64_t *ino, unsigned *type)
-{
-  if (i == 0 || i == 1)
-    {
-      struct fs_node *n = i == 1 && d->node->parent ? d->node->parent : d->node;
-
-      *name = i == 0 ? "." : "..";
-      *ino = n->ino;
-      *type = DT_DIR;
-      return true;
-    }
-  if (i - 2 >= d->list.n)
-    return false;
-  *name = d->list.ents[i - 2].name;
-  *ino = d->list.ents[i - 2].ino;
-  *type = d->list.ents[i - 2].type;
-  return true;
-}
-
-/* One entry of readdirplus at BUF: a lookup the kernel keeps.  Returns its
-   size, 0 to skip it, or more than REMAIN when it does not fit.  */
-static size_t
-add_plus (fuse_req_t req, struct fusefs *fs, struct fs_dirh *d, const char *name, uint64_t ino,
-          unsigned type, char *buf, size_t remain, off_t next)
-{
-  struct fuse_entry_param e = { 0 };
-  struct fs_node *n = NULL;
-  size_t size;
-
-  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
-    {
-      /* No lookup: the kernel does not link these.  */
-      e.attr.st_ino = (ino_t) ino;
-      e.attr.st_mode = (mode_t) (type << 12);
-      return fuse_add_direntry_plus (req, buf, remain, name, &e, next);
-    }
-  if (fs_lookup (fs, d->node, name, &n) < 0)
-    return 0; /* gone since the listing: skip it */
-  if (node_getattr (fs, n, &e.attr) < 0)
-    {
-      node_unref (fs, n);
-      return 0;
-    }
-  fill_entry (fs, n, &e.attr, &e);
-  size = fuse_add_direntry_plus (req, buf, remain, name, &e, next);
-  if (size <= remain)
-    n->nlookup++;
-  node_unref (fs, n);
-  return size;
-}
-
-static void
-do_readdir (fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, bool plus)
-{
-  struct fusefs *fs = fs_of (req);
-  struct fs_dirh *d = dir_handle (fi);
-  cleanup_free char *buf = NULL;
-  size_t pos = 0;
-  int r = 0;
-
-  if (SBX_BUG_ON (d == NULL) || off < 0)
-    {
-      fuse_reply_err (req, EIO);
-      return;
-    }
-  if (size > (1 << 20))
-    size = 1 << 20;
-  buf = xmalloc (size);
-  {
-    cleanup_lock struct fusefs *locked = fs_locked (fs);
-    size_t i;
-
-    /* A listing is taken at the start (and again after rewinddir), so
-       offsets stay valid while the directory changes.  */
-    if (off == 0 || ! d->loaded)
-      {
-        fs_dirlist_release (&d->list);
-        r = fs_dir_list (fs, d->node, &d->list);
-        d->loaded = r == 0;
-      }
-    for (i = (size_t) off; r == 0; i++)
-      {
-        const char *name;
-        uint64_t ino;
-        unsigned type;
-        size_t ent;
-
-        if (! dir_entry (d, i, &name, &ino, &type))
-          break;
-        if (plus)
-          ent = add_plus (req, fs, d, name, ino, type, buf + pos, size - pos, (off_t) i + 1);
-        else
-          {
-            struct stat st = { .st_ino = (ino_t) ino, .st_mode = (mode_t) (type << 12) };
-
-            ent = fuse_add_direntry (req, buf + pos, size - pos, name, &st, (off_t) i + 1);
-          }
-        if (ent > size - pos)
-          break;
-        pos += ent;
-      }
-  }
-  if (r < 0)
-    reply_status (req, r);
-  else
-    fuse_reply_buf (req, buf, pos);
-}
-
-static void
-op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-  (void) ino;
-  do_readdir (req, size, off, fi, false);
-}
-
-static void
-op_readdirplus (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-  (void) ino;
-  do_readdir (req, size, off, fi, true);
-}
-
-static void
-op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-  struct fusefs *fs = fs_of (req);
-  struct fs_dirh *d = dir_handle (fi);
-
-  (void) ino;
-  if (! SBX_BUG_ON (d == NULL))
-    {
-      {
-        cleanup_lock struct fusefs *locked = fs_locked (fs);
-
-        node_unref (fs, d->node);
-      }
-      fs_dirlist_release (&d->list);
-      d->kind = 0;
-      free (d);
-    }
-  fuse_reply_err (req, 0);
-}
-
-static void
-op_fsyncdir (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-  struct fusefs *fs = fs_of (req);
-  struct fs_dirh *d = dir_handle (fi);
-  int r = 0;
-
-  (void) ino;
-  if (SBX_BUG_ON (d == NULL))
-    r = -EIO;
-  else
-    {
-      cleanup_lock struct fusefs *locked = fs_locked (fs);
-
-      if (fs->has_upper && d->node->lfds && d->node->lfds[0] != LFD_ABSENT)
-        {
-          int fd = node_layer_fd (fs, d->node, 0);
-          int dfd = fd < 0 ? fd : openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-          if (fd < 0)
-            r = fd;
-          else if (dfd < 0)
-            r = -errno;
-          else
-            {
-              if ((datasync ? fdatasync (dfd) : fsync (dfd)) < 0)
-                r = -errno;
-              (void) close (dfd);
-            }
-        }
-    }
-  reply_status (req, r);
-}
-
 /* ---- the rest ---- */
 
 static void
@@ -961,6 +453,17 @@ op_getxattr (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
   cleanup_free char *buf = NULL;
   int r;
 
+  bool caps = strcmp (name, "security.capability") == 0;
+
+  /* The kernel asks for security.capability before every write(2) to see
+     whether to drop file capabilities.  Once a node is known to have none
+     it never gets one (security.* cannot be set through this mount, and
+     layers do not change): answer from the flag, under fdlock only.  */
+  if (caps && node_has_no_caps (fs, ino))
+    {
+      fuse_reply_err (req, ENODATA);
+      return;
+    }
   if (size > XATTR_MAX)
     size = XATTR_MAX;
   if (size > 0)
@@ -970,6 +473,8 @@ op_getxattr (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
     struct fs_node *n = get_node (fs, ino);
 
     r = n ? fs_getxattr (fs, n, name, buf, size) : -EIO;
+    if (r == -ENODATA && caps)
+      node_set_no_caps (fs, n);
   }
   if (r < 0)
     reply_status (req, r);
@@ -1050,21 +555,21 @@ const struct fuse_lowlevel_ops fusefs_ops = {
   .symlink = op_symlink,
   .rename = op_rename,
   .link = op_link,
-  .open = op_open,
-  .create = op_create,
-  .read = op_read,
-  .write_buf = op_write_buf,
-  .flush = op_flush,
-  .release = op_release,
-  .fsync = op_fsync,
-  .fallocate = op_fallocate,
-  .lseek = op_lseek,
-  .copy_file_range = op_copy_file_range,
-  .opendir = op_opendir,
-  .readdir = op_readdir,
-  .readdirplus = op_readdirplus,
-  .releasedir = op_releasedir,
-  .fsyncdir = op_fsyncdir,
+  .open = io_open,
+  .create = io_create,
+  .read = io_read,
+  .write_buf = io_write_buf,
+  .flush = io_flush,
+  .release = io_release,
+  .fsync = io_fsync,
+  .fallocate = io_fallocate,
+  .lseek = io_lseek,
+  .copy_file_range = io_copy_file_range,
+  .opendir = io_opendir,
+  .readdir = io_readdir,
+  .readdirplus = io_readdirplus,
+  .releasedir = io_releasedir,
+  .fsyncdir = io_fsyncdir,
   .statfs = op_statfs,
   .setxattr = op_setxattr,
   .getxattr = op_getxattr,

@@ -5,11 +5,15 @@
 #define SBX_LOG_MODULE "fusefs"
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/fuse.h>
+#include <pthread.h>
 
 #include "overlay/fusefs/fuse-api.h"
 #include "overlay/fusefs/internal.h"
@@ -46,8 +50,10 @@ struct fusefs_server *
 fusefs_server_new (int fusefd, const struct fusefs_config *cfg, struct sbx_error **err)
 {
   struct fusefs_server *s = xzalloc (sizeof *s);
-  char *argv[] = { (char *) "sbx-fuse", NULL };
-  struct fuse_args args = FUSE_ARGS_INIT (1, argv);
+  char *argv[] = { (char *) "sbx-fuse", (char *) "-d", NULL };
+  /* SBX_FUSE_DEBUG=1: libfuse prints every request and reply on stderr.  */
+  bool debug = getenv ("SBX_FUSE_DEBUG") && *getenv ("SBX_FUSE_DEBUG") == '1';
+  struct fuse_args args = FUSE_ARGS_INIT (debug ? 2 : 1, argv);
   char dev[32];
 
   s->fusefd = fusefd;
@@ -79,16 +85,176 @@ fusefs_server_new (int fusefd, const struct fusefs_config *cfg, struct sbx_error
   return s;
 }
 
+/* ---- the request loop ----
+
+   One thread reads and handles every request (receive_loop), and a pool
+   of workers takes the jobs it defers: requests that may wait on the disk
+   for long (a READ whose data is not in the page cache, FSYNC, FALLOCATE,
+   COPY_FILE_RANGE; io.c), so that readahead and several processes' I/O
+   proceed in parallel and never wait behind each other.
+
+   Why not libfuse's fuse_session_loop_mt: it keeps a spare thread blocked
+   in read() at all times, so each request of a sequential workload (an
+   untar, a find) wakes another thread, mostly on the other CPU.  On a
+   2-vCPU VM, a single thread handled an untar 1.6x and warm small-file
+   reads 1.4x faster.  The metadata requests serialise on the big lock
+   anyway.  */
+
+struct job
+{
+  void (*fn) (void *arg);
+  void *arg;
+  struct job *next;
+};
+
+struct fs_pool
+{
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct job *head, *tail;
+  bool stop;
+  int n_threads;
+  pthread_t *threads;
+};
+
+/* Set in the thread that receives requests.  */
+static __thread bool in_receiver;
+
+bool
+fs_in_receiver (void)
+{
+  return in_receiver;
+}
+
+bool
+fs_defer (struct fusefs *fs, void (*fn) (void *arg), void *arg)
+{
+  struct fs_pool *p = fs->pool;
+  struct job *j;
+
+  if (p == NULL || p->n_threads == 0)
+    return false;
+  j = xzalloc (sizeof *j);
+  j->fn = fn;
+  j->arg = arg;
+  (void) pthread_mutex_lock (&p->lock);
+  if (p->tail)
+    p->tail->next = j;
+  else
+    p->head = j;
+  p->tail = j;
+  (void) pthread_cond_signal (&p->cond);
+  (void) pthread_mutex_unlock (&p->lock);
+  return true;
+}
+
+static void *
+worker_main (void *arg)
+{
+  struct fs_pool *p = arg;
+
+  (void) pthread_mutex_lock (&p->lock);
+  for (;;)
+    {
+      struct job *j;
+
+      while (p->head == NULL && ! p->stop)
+        (void) pthread_cond_wait (&p->cond, &p->lock);
+      if (p->head == NULL)
+        break;
+      j = p->head;
+      p->head = j->next;
+      if (p->head == NULL)
+        p->tail = NULL;
+      (void) pthread_mutex_unlock (&p->lock);
+      j->fn (j->arg);
+      free (j);
+      (void) pthread_mutex_lock (&p->lock);
+    }
+  (void) pthread_mutex_unlock (&p->lock);
+  return NULL;
+}
+
+static int
+n_workers (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN) * 2;
+
+  return n < 2 ? 2 : n > 16 ? 16 : (int) n;
+}
+
+static void
+pool_start (struct fs_pool *p)
+{
+  int n = n_workers (), i;
+
+  (void) pthread_mutex_init (&p->lock, NULL);
+  (void) pthread_cond_init (&p->cond, NULL);
+  p->threads = xcalloc ((size_t) n, sizeof *p->threads);
+  for (i = 0; i < n; i++)
+    if (pthread_create (&p->threads[p->n_threads], NULL, worker_main, p) == 0)
+      p->n_threads++;
+  if (p->n_threads == 0)
+    sbx_warn ("no FUSE worker thread: all requests are served by one");
+}
+
+/* Let the workers finish what is queued, then end them.  */
+static void
+pool_stop (struct fs_pool *p)
+{
+  int i;
+
+  (void) pthread_mutex_lock (&p->lock);
+  p->stop = true;
+  (void) pthread_cond_broadcast (&p->cond);
+  (void) pthread_mutex_unlock (&p->lock);
+  for (i = 0; i < p->n_threads; i++)
+    (void) pthread_join (p->threads[i], NULL);
+  free (p->threads);
+  (void) pthread_cond_destroy (&p->cond);
+  (void) pthread_mutex_destroy (&p->lock);
+}
+
+static int
+receive_loop (struct fuse_session *se)
+{
+  struct fuse_buf buf = { .mem = NULL };
+  int r = 0;
+
+  in_receiver = true;
+  while (! fuse_session_exited (se))
+    {
+      r = fuse_session_receive_buf (se, &buf);
+      if (r == -EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      fuse_session_process_buf (se, &buf);
+    }
+  free (buf.mem);
+  in_receiver = false;
+  return r < 0 ? r : 0;
+}
+
 int
 fusefs_server_run (struct fusefs_server *s)
 {
-  struct fuse_loop_config cfg = { .clone_fd = 0, .max_idle_threads = 10 };
+  struct fs_pool pool = { 0 };
   int r;
 
-  r = fuse_session_loop_mt (s->se, &cfg);
-  if (r != 0)
-    sbx_error_log ("the FUSE session ended with an error (%d)", r);
-  return r == 0 ? 0 : -1;
+  pool_start (&pool);
+  s->fs->pool = &pool;
+  s->fs->rbuf_size = 1 << 20;
+  s->fs->rbuf = xmalloc (s->fs->rbuf_size);
+  r = receive_loop (s->se);
+  pool_stop (&pool);
+  s->fs->pool = NULL;
+  free (s->fs->rbuf);
+  s->fs->rbuf = NULL;
+  fuse_session_reset (s->se);
+  if (r < 0)
+    sbx_error_log ("the FUSE session ended with an error: %s", strerror (-r));
+  return r < 0 ? -1 : 0;
 }
 
 void
