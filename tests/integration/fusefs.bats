@@ -253,13 +253,17 @@ XYot"
   assert_output --partial "setlk: EAGAIN"
 }
 
-@test "fusefs: O_TMPFILE is refused cleanly with libfuse 3.14 (fsprobe)" {
+@test "fusefs: O_TMPFILE, unnamed and linked in (fsprobe)" {
   fsprobe_args
-  # libfuse 3.14 has no tmpfile operation: the kernel answers EOPNOTSUPP,
-  # which programs handle by falling back to a named temporary file.
-  run fuse_run "${FSPROBE[@]}" "$IMAGE" /fsprobe tmpfile /tmp
-  assert_failure
-  assert_output --partial "EOPNOTSUPP"
+  # libfuse 3.14 has no tmpfile operation: the server answers FUSE_TMPFILE
+  # itself (src/overlay/fusefs/serve.c).
+  run fuse_run "${FSPROBE[@]}" "$IMAGE" sh -c '/fsprobe tmpfile /tmp && /fsprobe tmpfile /etc named hello &&
+    cat /etc/named && echo && ls -A /tmp | wc -l'
+  assert_success
+  assert_output "ok
+ok
+hello
+0"
 }
 
 @test "fusefs: an upper layer written by the fuse driver commits like the kernel's" {

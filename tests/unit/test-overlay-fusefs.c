@@ -955,4 +955,43 @@ TEST (data_fd_moves_to_the_copy_on_the_first_write)
   fs_free (fs);
 }
 
+TEST (tmpfile_has_no_name_until_linked)
+{
+  struct fusefs *fs;
+  struct fs_ctx c = me ();
+  struct fs_node *d, *t = NULL, *l = NULL;
+  struct fs_data *data;
+  cleanup_free char *listing_before = NULL;
+  cleanup_free char *listing_after = NULL;
+
+  mkd ("l1/d");
+  put ("l1/d/f", "x");
+  fs = make_fs (1, true);
+  d = walk (fs, "d");
+  ASSERT_NOT_NULL (d);
+  ASSERT_EQ (fs_tmpfile (fs, &c, d, 0600, &t), 0);
+  EXPECT_TRUE (t->detached);
+  listing_before = listing (fs, "d");
+  EXPECT_STREQ (listing_before, "f");
+  data = fs_data_get (fs, t->nodeid, true);
+  ASSERT_NOT_NULL (data);
+  ASSERT_EQ (pwrite (data->fd, "tmp", 3, 0), 3);
+  fs_data_put (data);
+  ASSERT_EQ (fs_link (fs, t, d, "now-named", &l), 0);
+  EXPECT_TRUE (l == t);
+  EXPECT_FALSE (t->detached);
+  listing_after = listing (fs, "d");
+  EXPECT_TRUE (strcmp (listing_after, "now-named f") == 0
+               || strcmp (listing_after, "f now-named") == 0);
+  {
+    cleanup_free char *s = slurp ("upper/d/now-named");
+
+    EXPECT_STREQ (s, "tmp");
+  }
+  node_unref (fs, l);
+  node_unref (fs, t);
+  node_unref (fs, d);
+  fs_free (fs);
+}
+
 TEST_MAIN

@@ -390,6 +390,10 @@ int fs_unlink (struct fusefs *fs, struct fs_node *parent, const char *name);
 int fs_rmdir (struct fusefs *fs, struct fs_node *parent, const char *name);
 int fs_rename (struct fusefs *fs, struct fs_node *parent, const char *name,
                struct fs_node *newparent, const char *newname, unsigned flags);
+/* O_TMPFILE in directory PARENT: an unnamed file in the upper layer, its
+   node (*OUT, referenced) holding it open as its data fd.  */
+int fs_tmpfile (struct fusefs *fs, const struct fs_ctx *ctx, struct fs_node *parent, mode_t mode,
+                struct fs_node **out);
 
 /* What setattr changes (the FUSE_SET_ATTR_* meaning, without libfuse).  */
 enum

@@ -97,18 +97,24 @@ make_obj (int dirfd, const char *name, struct new_obj *o)
   return r < 0 ? -errno : 0;
 }
 
-/* Give NAME in DIRFD to the caller; GID -1 keeps the group the filesystem
-   chose.  Set-id bits, which chown clears, are put back.  */
+/* Give NAME in DIRFD (DIRFD itself when NAME is "") to the caller; GID -1
+   keeps the group the filesystem chose.  Set-id bits, which chown clears,
+   are put back.  */
 static int
 set_owner (int dirfd, const char *name, const struct fs_ctx *ctx, gid_t gid, mode_t mode,
            bool is_link)
 {
   if (ctx->uid == geteuid () && (gid == (gid_t) -1 || gid == getegid ()))
     return 0;
-  if (fchownat (dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+  if (fchownat (dirfd, name, ctx->uid, gid, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) < 0)
     return -errno;
-  if (! is_link && (mode & (S_ISUID | S_ISGID)) && fchmodat (dirfd, name, mode & 07777, 0) < 0)
-    return -errno;
+  if (! is_link && (mode & (S_ISUID | S_ISGID)))
+    {
+      int r = *name ? fchmodat (dirfd, name, mode & 07777, 0) : fchmod (dirfd, mode & 07777);
+
+      if (r < 0)
+        return -errno;
+    }
   return 0;
 }
 
@@ -826,5 +832,47 @@ fs_setattr (struct fusefs *fs, struct fs_node *n, const struct stat *attr, int t
     return r;
   if (to_set & (FS_SET_ATIME | FS_SET_MTIME | FS_SET_ATIME_NOW | FS_SET_MTIME_NOW))
     return utimens_node (fs, n, attr, to_set);
+  return 0;
+}
+
+int
+fs_tmpfile (struct fusefs *fs, const struct fs_ctx *ctx, struct fs_node *parent, mode_t mode,
+            struct fs_node **out)
+{
+  cleanup_close int fd = -1;
+  cleanup_close int path = -1;
+  struct stat pst, st;
+  struct fs_node *n;
+  int upfd, r;
+
+  if (! fs->has_upper)
+    return -EROFS;
+  if (parent->type != S_IFDIR || parent->dead)
+    return -ENOTDIR;
+  upfd = upper_dir (fs, parent);
+  if (upfd < 0)
+    return upfd;
+  if (fstat (upfd, &pst) < 0)
+    return -errno;
+  fd = openat (upfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+  if (fd < 0)
+    return -errno;
+  r = set_owner (fd, "", ctx, (pst.st_mode & S_ISGID) ? (gid_t) -1 : ctx->gid, mode, false);
+  if (r < 0)
+    return r;
+  path = fcntl (fd, F_DUPFD_CLOEXEC, 0);
+  if (path < 0 || fstat (fd, &st) < 0)
+    return -errno;
+  /* A node without a name, like an unlinked open file; linkat(2) of its
+     /proc link names it (fs_link), and lookups of that name find it by
+     its key.  */
+  n = node_new (fs, NULL, "", S_IFREG, 0, &st);
+  n->detached = true;
+  n->fd = steal_fd (&path);
+  fs_hmap_put (&fs->keymap, &n->hkey);
+  n->in_keymap = true;
+  fs_data_put (fs_data_attach (fs, n, steal_fd (&fd), true));
+  node_set_no_caps (fs, n);
+  *out = n;
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/fuse.h>
@@ -17,6 +18,7 @@
 
 #include "overlay/fusefs/fuse-api.h"
 #include "overlay/fusefs/internal.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -215,8 +217,103 @@ pool_stop (struct fs_pool *p)
   (void) pthread_mutex_destroy (&p->lock);
 }
 
+/* ---- O_TMPFILE ----
+
+   libfuse 3.14 has no tmpfile operation (3.15 does) and answers the
+   kernel's FUSE_TMPFILE (Linux 6.6) with ENOSYS, which would turn every
+   O_TMPFILE into EOPNOTSUPP.  Owning the loop, we answer it ourselves: the
+   request is a CREATE without a name, the reply an entry and an open.  */
+
+#ifndef FUSE_TMPFILE
+#  define FUSE_TMPFILE 51
+#endif
+
+static void
+reply_raw (struct fuse_session *se, uint64_t unique, int error, const struct iovec *args,
+           int n_args)
+{
+  struct fuse_out_header out = { .len = sizeof out, .error = -error, .unique = unique };
+  struct iovec iov[4] = { { &out, sizeof out } };
+  int i;
+
+  for (i = 0; i < n_args && i < 3; i++)
+    {
+      iov[i + 1] = args[i];
+      out.len += (uint32_t) args[i].iov_len;
+    }
+  /* ENOENT: the request was interrupted; nothing more to do then.  */
+  (void) ! writev (fuse_session_fd (se), iov, i + 1);
+}
+
+static void
+stat_to_attr (const struct stat *st, struct fuse_attr *a)
+{
+  *a = (struct fuse_attr){ .ino = st->st_ino,
+                           .size = (uint64_t) st->st_size,
+                           .blocks = (uint64_t) st->st_blocks,
+                           .atime = (uint64_t) st->st_atim.tv_sec,
+                           .mtime = (uint64_t) st->st_mtim.tv_sec,
+                           .ctime = (uint64_t) st->st_ctim.tv_sec,
+                           .atimensec = (uint32_t) st->st_atim.tv_nsec,
+                           .mtimensec = (uint32_t) st->st_mtim.tv_nsec,
+                           .ctimensec = (uint32_t) st->st_ctim.tv_nsec,
+                           .mode = st->st_mode,
+                           .nlink = (uint32_t) st->st_nlink,
+                           .uid = st->st_uid,
+                           .gid = st->st_gid,
+                           .rdev = (uint32_t) st->st_rdev,
+                           .blksize = (uint32_t) st->st_blksize };
+}
+
+static void
+handle_tmpfile (struct fusefs *fs, struct fuse_session *se, const struct fuse_buf *buf)
+{
+  const struct fuse_in_header *in = buf->mem;
+  const struct fuse_create_in *arg = (const void *) (in + 1);
+  struct fuse_entry_out e = { 0 };
+  struct fuse_open_out o = { .open_flags = FOPEN_KEEP_CACHE };
+  struct iovec args[2] = { { &e, sizeof e }, { &o, sizeof o } };
+  struct fs_ctx ctx = { .uid = in->uid, .gid = in->gid };
+  uint64_t secs = (uint64_t) fs->timeout;
+  struct fs_node *n = NULL;
+  struct stat st;
+  int r;
+
+  if (buf->size < sizeof *in + sizeof *arg)
+    {
+      reply_raw (se, in->unique, -EINVAL, NULL, 0);
+      return;
+    }
+  {
+    cleanup_lock struct fusefs *locked = fs_locked (fs);
+    struct fs_node *parent = node_get (fs, in->nodeid);
+
+    r = parent ? fs_tmpfile (fs, &ctx, parent, arg->mode, &n) : -EIO;
+    if (r == 0)
+      r = node_getattr (fs, n, &st);
+    if (r == 0)
+      {
+        n->nlookup++;
+        e.nodeid = n->nodeid;
+        e.entry_valid = e.attr_valid = secs;
+        stat_to_attr (&st, &e.attr);
+      }
+    if (n)
+      node_unref (fs, n);
+  }
+  reply_raw (se, in->unique, r, args, r == 0 ? 2 : 0);
+}
+
+static bool
+is_tmpfile (const struct fuse_buf *buf)
+{
+  const struct fuse_in_header *in = buf->mem;
+
+  return ! (buf->flags & FUSE_BUF_IS_FD) && buf->size >= sizeof *in && in->opcode == FUSE_TMPFILE;
+}
+
 static int
-receive_loop (struct fuse_session *se)
+receive_loop (struct fusefs *fs, struct fuse_session *se)
 {
   struct fuse_buf buf = { .mem = NULL };
   int r = 0;
@@ -229,7 +326,10 @@ receive_loop (struct fuse_session *se)
         continue;
       if (r <= 0)
         break;
-      fuse_session_process_buf (se, &buf);
+      if (is_tmpfile (&buf))
+        handle_tmpfile (fs, se, &buf);
+      else
+        fuse_session_process_buf (se, &buf);
     }
   free (buf.mem);
   in_receiver = false;
@@ -246,7 +346,7 @@ fusefs_server_run (struct fusefs_server *s)
   s->fs->pool = &pool;
   s->fs->rbuf_size = 1 << 20;
   s->fs->rbuf = xmalloc (s->fs->rbuf_size);
-  r = receive_loop (s->se);
+  r = receive_loop (s->fs, s->se);
   pool_stop (&pool);
   s->fs->pool = NULL;
   free (s->fs->rbuf);
