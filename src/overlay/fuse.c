@@ -197,8 +197,11 @@ run_mounter (const struct server_fds *f, int fusefd, const char *target, bool rd
     {
       struct sbx_error *e = NULL;
 
+      int code = errno;
+
       sbx_err_errno (&e, "mount the FUSE overlay on `%s`", target);
-      sbx_err_hint (&e, SBX_HINT_FUSE);
+      if (code == EPERM || code == EACCES || code == ENODEV)
+        sbx_err_hint (&e, SBX_HINT_FUSE);
       report_error_and_exit (f->ready, e);
     }
   _exit (0);

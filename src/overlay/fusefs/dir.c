@@ -324,7 +324,8 @@ fs_dir_listing (struct fusefs *fs, struct fs_node *n, const struct fs_dirlist **
         }
       for (i = 0; i < l->n; i++)
         l->ents[i].off = name_off (l->ents[i].name);
-      qsort (l->ents, l->n, sizeof *l->ents, cmp_off);
+      if (l->n > 1)
+        qsort (l->ents, l->n, sizeof *l->ents, cmp_off);
       n->listing = l;
     }
   *out = n->listing;

@@ -36,8 +36,9 @@ struct fusefs_server;
 struct fusefs_server *fusefs_server_new (int fusefd, const struct fusefs_config *cfg,
                                          struct sbx_error **err);
 
-/* Serve requests with a pool of threads until the filesystem is unmounted
-   (or its mount namespace goes away).  0 when it ended normally.  */
+/* Serve requests until the filesystem is unmounted (or its mount namespace
+   goes away): one thread receives and handles them, a pool of workers takes
+   those that wait on the disk (serve.c).  0 when it ended normally.  */
 int fusefs_server_run (struct fusefs_server *s);
 
 /* Free S and close every fd it holds; NULL is a no-op.  */

@@ -73,7 +73,9 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   conn->want |= conn->capable
                 & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS
                    | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_ASYNC_READ);
-  /* Requests are received into plain buffers (serve.c).  */
+  /* Requests are read into plain buffers: splicing them in (SPLICE_READ)
+     costs a second syscall for every request that is not a WRITE, and
+     measured here it won nothing on 1 MiB or 64 KiB writes either.  */
   conn->want &= ~(unsigned) (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE);
   /* The kernel clears set-id bits on write and chown itself; the backing
      filesystem does too, but only the kernel knows the writer's caps.  */
