@@ -994,4 +994,21 @@ TEST (tmpfile_has_no_name_until_linked)
   fs_free (fs);
 }
 
+TEST (an_empty_directory_lists_nothing)
+{
+  struct fusefs *fs;
+  struct fs_node *d;
+  const struct fs_dirlist *l = NULL;
+
+  mkd ("l1/empty");
+  fs = make_fs (1, true);
+  d = walk (fs, "empty");
+  ASSERT_NOT_NULL (d);
+  /* regression: qsort of no entries got NULL (UBSan aborted the server) */
+  ASSERT_EQ (fs_dir_listing (fs, d, &l), 0);
+  EXPECT_EQ (l->n, 0u);
+  node_unref (fs, d);
+  fs_free (fs);
+}
+
 TEST_MAIN
