@@ -2,7 +2,8 @@
 #pragma once
 
 /* Shared by the registry module's files and their unit tests, nobody else.
-   libcurl stays out of this header: only transport.c includes it.
+   libcurl stays out of this header: only transport.c includes it (and
+   curl-shim.c, which loads it on first use).
 
      transport.c  endpoint rule, the HTTP engine (one curl multi handle:
                   connection reuse, parallel transfers, retries)
@@ -136,6 +137,9 @@ void reg_response_release (struct reg_response *r);
 void reg_call_release (struct reg_call *c);
 
 struct reg_http;
+/* Load libcurl (registry/curl-shim.c: it is loaded on first use, not linked),
+   so that a missing one is an error here rather than an exit later.  */
+int reg_curl_load (struct sbx_error **err);
 int reg_http_new (struct reg_http **out, struct sbx_error **err);
 void reg_http_free (struct reg_http *h);
 

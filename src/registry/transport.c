@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The HTTP engine: the only file that includes libcurl.  One curl multi
-   handle serves every request of a registry client, so connections are
-   reused and blob downloads run in parallel; all TLS, protocol, redirect,
-   timeout and retry rules live here.  */
+/* The HTTP engine: the only file that calls libcurl (which curl-shim.c
+   loads on first use).  One curl multi handle serves every request of a
+   registry client, so connections are reused and blob downloads run in
+   parallel; all TLS, protocol, redirect, timeout and retry rules live
+   here.  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -265,6 +266,8 @@ reg_http_new (struct reg_http **out, struct sbx_error **err)
   struct reg_http *h;
   CURLcode rc;
 
+  if (reg_curl_load (err) < 0)
+    return -1;
   /* Reference-counted by libcurl; thread-safe since 7.84.  */
   rc = curl_global_init (CURL_GLOBAL_DEFAULT);
   if (rc != CURLE_OK)

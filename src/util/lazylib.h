@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Shared libraries loaded on first use.  libcurl, libarchive and libcrypto
+   bring about forty more libraries with them (gnutls, krb5, ldap, icu, …),
+   and linking them made every `sbx run` pay ~15 ms in the dynamic loader
+   for code only pull, push and the image commands use.  So sbx is not
+   linked with them: a shim per library (registry/curl-shim.c,
+   layer/archive-shim.c, util/crypto-shim.c) defines each function sbx calls,
+   with the library's own prototype from its header, and forwards the call
+   to the real function, which sbx_lazylib_need() resolves with dlopen and
+   dlsym the first time.  Call sites are unchanged.
+
+   A new call to one of these libraries fails to link ("undefined reference
+   to `archive_foo'") until the function is added to its shim.  */
+
+struct sbx_error;
+
+struct sbx_lazylib
+{
+  const char *soname;       /* "libcurl.so.4" */
+  const char *package;      /* the Debian package that ships it, for the hint */
+  const char *const *names; /* the functions to resolve, NULL-terminated */
+  void **fns;               /* receives them, in the same order */
+  /* Private, set once under a lock (STYLE.md B1's feature-probe caches):
+     0 untried, 1 loaded, -1 failed with the reason in WHY.  */
+  int state;
+  char *why;
+};
+
+/* Load LIB and resolve all of its functions unless that was done already.
+   On failure the message names the library and the reason, with a hint
+   naming the package; the failure is remembered.  */
+int sbx_lazylib_load (struct sbx_lazylib *lib, struct sbx_error **err);
+
+/* The same for the shims' forwarding functions, which cannot return an
+   error: on failure print "sbx: cannot load …" and _exit(125) (sbx itself
+   failed, STYLE.md B2).  Like xoom() this is a sanctioned exit outside
+   main(); callers that can report an error call sbx_lazylib_load() first,
+   as the registry client does when it is created.  */
+void sbx_lazylib_need_slow (struct sbx_lazylib *lib);
+
+static inline void
+sbx_lazylib_need (struct sbx_lazylib *lib)
+{
+  if (__atomic_load_n (&lib->state, __ATOMIC_ACQUIRE) <= 0)
+    sbx_lazylib_need_slow (lib);
+}
