@@ -490,14 +490,24 @@ PY
 # ---- 7. kill -9 during pull ----------------------------------------------------
 
 @test "images: kill -9 during pull leaves a store that checks clean and pulls on" {
-  local ref="$REGISTRY/sbx-test/multilayer" i pid st killed=0
-  # At least 5 rounds, and on until 3 kills landed inside a pull (a pull
-  # takes about 100-200 ms here); a pull that finished is removed again.
-  for ((i = 1; i <= 20 && (i <= 5 || killed < 3); i++)); do
+  local ref="$REGISTRY/sbx-test/multilayer" i pid st killed=0 t0 t1 span
+  # How long a whole pull takes on this machine (then undo it): the kills
+  # land at random moments within that span.
+  t0=${EPOCHREALTIME/./}
+  run sbx pull "$ref"
+  assert_success
+  t1=${EPOCHREALTIME/./}
+  span=$(((t1 - t0) / 1000))
+  [ "$span" -ge 5 ] || span=5
+  run sbx rmi "$ref"
+  assert_success
+  # At least 5 rounds, and on until 3 kills landed inside a pull; a pull
+  # that finished is removed again.
+  for ((i = 1; i <= 30 && (i <= 5 || killed < 3); i++)); do
     "$SBX" pull "$ref" >/dev/null 2>&1 3>&- &
     pid=$!
-    # The point is a random moment (0-300 ms) in the pull, not a wait.
-    sleep "0.$(printf '%03d' $((RANDOM % 300)))"
+    # The point is a random moment in the pull, not a wait.
+    sleep "$(printf '0.%03d' $((RANDOM % span % 1000)))"
     kill -KILL "$pid" 2>/dev/null || true
     st=0
     wait "$pid" || st=$?

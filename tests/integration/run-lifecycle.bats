@@ -38,12 +38,17 @@ setup() {
   assert_output "0"
 }
 
+# Per-container state directories (64 hex digits) under STATE.
+container_states() {
+  find "$1" -mindepth 1 -maxdepth 1 -regextype posix-extended -regex '.*/[0-9a-f]{64}' | wc -l
+}
+
 @test "lifecycle: the state directory is removed on exit and after a kill" {
   local state
   state=$(sbx info --format json | sed -n 's/.*"state": "\(.*\)".*/\1/p')
   [ -n "$state" ]
   sbx run --rootfs "$ROOTFS" true
-  assert_equal "$(find "$state" -mindepth 1 -maxdepth 1 | wc -l)" 0
+  assert_equal "$(container_states "$state")" 0
   local tag="sleep 1002$RANDOM"
   "$SBX" run --rootfs "$ROOTFS" sh -c "exec $tag" 3>&- &
   local pid=$!
@@ -52,7 +57,7 @@ setup() {
   wait "$pid" || true
   # The next run sweeps the state of the killed one.
   sbx run --rootfs "$ROOTFS" true
-  assert_equal "$(find "$state" -mindepth 1 -maxdepth 1 | wc -l)" 0
+  assert_equal "$(container_states "$state")" 0
 }
 
 @test "lifecycle: SIGTERM to sbx reaches the command" {
