@@ -177,6 +177,9 @@ struct fusefs
   struct fs_pool *pool; /* workers for deferred requests (serve.c), while serving */
   char *rbuf;           /* the receiving thread's buffer for reads from the cache */
   size_t rbuf_size;
+  /* The INIT request being answered, and what the kernel offered (serve.c).  */
+  uint64_t init_unique;
+  uint32_t init_flags;
   /* The kernel opens files and directories without asking (set at INIT).  */
   bool no_open;
   bool no_opendir;

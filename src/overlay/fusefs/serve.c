@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The server: a libfuse session on an already open (and mounted) /dev/fuse
-   connection, passed to libfuse as the mountpoint "/dev/fd/N" (libfuse >=
-   3.3), so libfuse neither mounts nor runs fusermount3.  */
+   connection, given to libfuse with fuse_session_custom_io, so libfuse
+   neither mounts nor runs fusermount3.  */
 #define SBX_LOG_MODULE "fusefs"
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,6 +50,76 @@ log_from_libfuse (enum fuse_log_level level, const char *fmt, va_list ap)
     sbx_debug ("libfuse: %s", msg);
 }
 
+/* ---- the channel ----
+
+   libfuse reads and writes /dev/fuse through these (fuse_session_custom_io)
+   so that one field of the INIT reply can be set that libfuse 3.14 does not
+   know: FUSE_HANDLE_KILLPRIV_V2 (Linux 5.11), which tells the kernel that
+   the filesystem clears set-id bits and file capabilities on write, chown
+   and truncate.  The backing filesystem does that for every write we make.
+   In return the kernel marks the superblock SB_NOSEC: it stops asking for
+   security.capability before every write(2) (GNU tar writes a file in
+   pieces of at most 10 KiB: an untar made twice the requests without it).  */
+
+static ssize_t
+channel_read (int fd, void *buf, size_t len, void *userdata)
+{
+  (void) userdata;
+  return read (fd, buf, len);
+}
+
+static ssize_t
+channel_writev (int fd, struct iovec *iov, int count, void *userdata)
+{
+  struct fusefs *fs = userdata;
+
+  if (fs->init_unique && count >= 2 && iov[0].iov_len == sizeof (struct fuse_out_header)
+      && iov[1].iov_len >= offsetof (struct fuse_init_out, flags) + sizeof (uint32_t))
+    {
+      struct fuse_out_header *h = iov[0].iov_base;
+
+      if (h->unique == fs->init_unique)
+        {
+          struct fuse_init_out *o = iov[1].iov_base;
+
+          if (h->error == 0 && (fs->init_flags & FUSE_HANDLE_KILLPRIV_V2))
+            o->flags |= FUSE_HANDLE_KILLPRIV_V2;
+          fs->init_unique = 0;
+        }
+    }
+  return writev (fd, iov, count);
+}
+
+static ssize_t
+channel_splice_send (int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+                     unsigned int flags, void *userdata)
+{
+  (void) userdata;
+  return splice (fdin, offin, fdout, offout, len, flags);
+}
+
+static const struct fuse_custom_io channel_io = {
+  .writev = channel_writev,
+  .read = channel_read,
+  .splice_send = channel_splice_send,
+};
+
+/* In the receiving thread, before libfuse answers it: remember the INIT
+   request, for channel_writev.  */
+static void
+note_init (struct fusefs *fs, const struct fuse_buf *buf)
+{
+  const struct fuse_in_header *in = buf->mem;
+  const struct fuse_init_in *arg = (const void *) (in + 1);
+
+  if ((buf->flags & FUSE_BUF_IS_FD)
+      || buf->size < sizeof *in + offsetof (struct fuse_init_in, flags) + sizeof (uint32_t)
+      || in->opcode != FUSE_INIT)
+    return;
+  fs->init_flags = arg->flags;
+  fs->init_unique = in->unique;
+}
+
 struct fusefs_server *
 fusefs_server_new (int fusefd, const struct fusefs_config *cfg, struct sbx_error **err)
 {
@@ -56,8 +128,6 @@ fusefs_server_new (int fusefd, const struct fusefs_config *cfg, struct sbx_error
   /* SBX_FUSE_DEBUG=1: libfuse prints every request and reply on stderr.  */
   bool debug = getenv ("SBX_FUSE_DEBUG") && *getenv ("SBX_FUSE_DEBUG") == '1';
   struct fuse_args args = FUSE_ARGS_INIT (debug ? 2 : 1, argv);
-  char dev[32];
-
   s->fusefd = fusefd;
   /* Modes come from the kernel with the caller's umask applied.  */
   umask (0);
@@ -76,11 +146,10 @@ fusefs_server_new (int fusefd, const struct fusefs_config *cfg, struct sbx_error
       sbx_err (err, EIO, "create the FUSE session");
       return NULL;
     }
-  snprintf (dev, sizeof dev, "/dev/fd/%d", fusefd);
-  if (fuse_session_mount (s->se, dev) != 0)
+  if (fuse_session_custom_io (s->se, &channel_io, fusefd) != 0)
     {
       fusefs_server_free (s);
-      sbx_err (err, EIO, "attach the FUSE session to `%s`", dev);
+      sbx_err (err, EIO, "attach the FUSE session to /dev/fuse (fd %d)", fusefd);
       return NULL;
     }
   s->fusefd = -1; /* the session's now */
@@ -329,7 +398,10 @@ receive_loop (struct fusefs *fs, struct fuse_session *se)
       if (is_tmpfile (&buf))
         handle_tmpfile (fs, se, &buf);
       else
-        fuse_session_process_buf (se, &buf);
+        {
+          note_init (fs, &buf);
+          fuse_session_process_buf (se, &buf);
+        }
     }
   free (buf.mem);
   in_receiver = false;
