@@ -1011,4 +1011,30 @@ TEST (an_empty_directory_lists_nothing)
   fs_free (fs);
 }
 
+TEST (lookup_attributes_match_getattr)
+{
+  struct fusefs *fs;
+  struct fs_node *n = NULL, *d = NULL;
+  struct stat a, b;
+
+  mkd ("l1/d");
+  mkd ("l2/d");
+  put ("l1/d/f", "hello");
+  fs = make_fs (2, true);
+  ASSERT_EQ (fs_lookup_st (fs, fs->root, "d", &d, &a), 0);
+  ASSERT_EQ (node_getattr (fs, d, &b), 0);
+  EXPECT_EQ (a.st_ino, b.st_ino);
+  EXPECT_EQ (a.st_nlink, 1u); /* merged */
+  EXPECT_EQ (b.st_nlink, 1u);
+  ASSERT_EQ (fs_lookup_st (fs, d, "f", &n, &a), 0);
+  ASSERT_EQ (node_getattr (fs, n, &b), 0);
+  EXPECT_EQ (a.st_ino, b.st_ino);
+  EXPECT_EQ (a.st_size, b.st_size);
+  EXPECT_EQ (a.st_mode, b.st_mode);
+  EXPECT_EQ (a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+  node_unref (fs, n);
+  node_unref (fs, d);
+  fs_free (fs);
+}
+
 TEST_MAIN

@@ -327,6 +327,10 @@ int fs_probe (struct fusefs *fs, struct fs_node *parent, const char *name, struc
 /* Probe, then get or create the node: *OUT gets a reference.  -ENOENT when
    the name does not exist.  */
 int fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out);
+/* The same, and *ST (when not NULL) gets what node_getattr would report,
+   from the stat the probe made anyway.  */
+int fs_lookup_st (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out,
+                  struct stat *st);
 /* Does a layer below the top-most entry of NAME in PARENT have it (so that
    removing the name needs a whiteout)?  */
 int fs_name_in_lower (struct fusefs *fs, struct fs_node *parent, const char *name);

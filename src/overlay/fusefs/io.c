@@ -502,13 +502,8 @@ add_plus (fuse_req_t req, struct fusefs *fs, struct fs_node *dir, const struct f
       e.attr.st_mode = (mode_t) (ent->type << 12);
       return fuse_add_direntry_plus (req, buf, remain, ent->name, &e, (off_t) ent->off);
     }
-  if (fs_lookup (fs, dir, ent->name, &n) < 0)
+  if (fs_lookup_st (fs, dir, ent->name, &n, &e.attr) < 0)
     return 0; /* gone since the listing was made: skip it */
-  if (node_getattr (fs, n, &e.attr) < 0)
-    {
-      node_unref (fs, n);
-      return 0;
-    }
   fill_entry (fs, n, &e.attr, &e);
   size = fuse_add_direntry_plus (req, buf, remain, ent->name, &e, (off_t) ent->off);
   if (size <= remain)

@@ -142,8 +142,26 @@ fs_name_in_lower (struct fusefs *fs, struct fs_node *parent, const char *name)
   return 0;
 }
 
+/* What node_getattr would report for N, from the probe's stat.  */
+static void
+reported_stat (struct fusefs *fs, const struct fs_node *n, const struct fs_found *f,
+               struct stat *st)
+{
+  *st = f->st;
+  st->st_ino = (ino_t) n->ino;
+  if (n->type == S_IFDIR && node_is_merged (fs, n))
+    st->st_nlink = 1;
+}
+
 int
 fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out)
+{
+  return fs_lookup_st (fs, parent, name, out, NULL);
+}
+
+int
+fs_lookup_st (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out,
+              struct stat *st)
 {
   struct fs_found f;
   struct fs_node *n;
@@ -168,6 +186,8 @@ fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct f
       /* Another name of a hardlinked file whose primary name went away.  */
       if (n->detached)
         node_set_name (fs, n, parent, name);
+      if (st)
+        reported_stat (fs, n, &f, st);
       fs_found_release (&f);
       *out = n;
       return 0;
@@ -177,6 +197,8 @@ fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct f
   f.lfds = NULL;
   fs_hmap_put (&fs->keymap, &n->hkey);
   n->in_keymap = true;
+  if (st)
+    reported_stat (fs, n, &f, st);
   *out = n;
   return 0;
 }

@@ -151,24 +151,37 @@ static void
 op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
 {
   struct fusefs *fs = fs_of (req);
+  struct fuse_entry_param e = { .ino = 0, .entry_timeout = fs->timeout };
   struct fs_node *n = NULL;
+  struct stat st;
   int r;
 
   {
     cleanup_lock struct fusefs *locked = fs_locked (fs);
     struct fs_node *p = get_node (fs, parent);
 
-    r = p ? fs_lookup (fs, p, name, &n) : -EIO;
+    r = p ? fs_lookup_st (fs, p, name, &n, &st) : -EIO;
+    if (r == 0)
+      {
+        fill_entry (fs, n, &st, &e);
+        n->nlookup++;
+        node_unref (fs, n);
+      }
   }
-  if (r == -ENOENT)
+  /* ENOENT: a negative entry (ino 0), cached as long as a positive one.  */
+  if (r < 0 && r != -ENOENT)
     {
-      /* A negative entry, cached as long as a positive one.  */
-      struct fuse_entry_param e = { .ino = 0, .entry_timeout = fs->timeout };
-
-      fuse_reply_entry (req, &e);
+      reply_status (req, r);
       return;
     }
-  reply_node (req, fs, n, r);
+  if (fuse_reply_entry (req, &e) != 0 && r == 0)
+    {
+      cleanup_lock struct fusefs *locked = fs_locked (fs);
+      struct fs_node *again = node_get (fs, e.ino);
+
+      if (again)
+        node_forget (fs, again, 1);
+    }
 }
 
 static void
