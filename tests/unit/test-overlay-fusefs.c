@@ -29,7 +29,7 @@
 #endif
 
 /* TEST_TMPDIR/REL; valid until the 8th next call.  */
-static const char *
+__attribute__ ((format (printf, 1, 2))) static const char *
 P (const char *fmt, ...)
 {
   static char bufs[8][4096 + 256 + 2];

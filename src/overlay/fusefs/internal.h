@@ -214,7 +214,7 @@ fs_unlock_cleanup (struct fusefs **fsp)
 }
 /* `cleanup_lock struct fusefs *locked = fs_locked (fs);` holds the big
    lock until the end of the block.  */
-#define cleanup_lock __attribute__ ((cleanup (fs_unlock_cleanup)))
+#define cleanup_lock __attribute__ ((cleanup (fs_unlock_cleanup), unused))
 static inline struct fusefs *
 fs_locked (struct fusefs *fs)
 {

@@ -32,7 +32,7 @@ struct fusefs_server
   int fusefd; /* until the session owns it */
 };
 
-static void
+__attribute__ ((format (printf, 2, 0))) static void
 log_from_libfuse (enum fuse_log_level level, const char *fmt, va_list ap)
 {
   char msg[512];
