@@ -494,5 +494,19 @@ sbx_runtime_monitor_pid (const char *id)
   text = sbx_fs_read_file_at (AT_FDCWD, pidfile, 64, NULL, &ignored);
   sbx_error_clear (&ignored);
   pid = text ? strtol (text, NULL, 10) : 0;
-  return pid > 0 ? (pid_t) pid : 0;
+  if (pid <= 0)
+    return 0;
+  /* The lock can outlive the monitor a moment (a FUSE server inherited it),
+     and a pid can be reused: make sure it is still an sbx of ours.  */
+  {
+    cleanup_free char *comm_path = xasprintf ("/proc/%ld/comm", pid);
+    cleanup_free char *comm = sbx_fs_read_file_at (AT_FDCWD, comm_path, 64, NULL, &ignored);
+    struct stat st;
+
+    sbx_error_clear (&ignored);
+    if (comm == NULL || strncmp (comm, "sbx", 3) != 0 || stat (comm_path, &st) < 0
+        || st.st_uid != getuid ())
+      return 0;
+  }
+  return (pid_t) pid;
 }
