@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,6 @@
 #include "net/net.h"
 #include "overlay/overlay.h"
 #include "runtime/runtime.h"
-#include <stdbool.h>
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hints.h"
@@ -58,6 +58,91 @@ tmp_base (void)
 {
   const char *t = getenv ("TMPDIR");
   return t && *t == '/' ? t : "/tmp";
+}
+
+/* What `sbx info` reports.  */
+struct host_facts
+{
+  struct utsname un;
+  struct sbx_userns_plan plan;
+  struct feature feats[4];
+  const char *cgroup;
+  const char *driver;
+  const char *driver_why;
+  bool store_remote;
+  const char *store;
+  const char *state;
+  const char *state_err;
+};
+
+static void
+print_json (const struct host_facts *f)
+{
+  size_t i;
+  cleanup_json struct sbx_json *root = sbx_json_object ();
+  struct sbx_json *host = sbx_json_object ();
+  struct sbx_json *userns = sbx_json_object ();
+  struct sbx_json *features = sbx_json_object ();
+  struct sbx_json *paths = sbx_json_object ();
+  cleanup_free char *out = NULL;
+
+  sbx_json_set_str (root, "version", SBX_VERSION);
+  sbx_json_set_str (host, "kernel", f->un.release);
+  sbx_json_set_str (host, "arch", f->un.machine);
+  sbx_json_set_str (host, "cgroups", f->cgroup);
+  sbx_json_set_bool (host, "resourceLimits", false);
+  sbx_json_set (root, "host", host);
+  sbx_json_set_str (userns, "mode", f->plan.mode == SBX_USERNS_SUBUID ? "subuid" : "single");
+  sbx_json_set_str (userns, "reason", f->plan.reason);
+  sbx_json_set_int (userns, "uid", f->plan.uid);
+  sbx_json_set_int (userns, "gid", f->plan.gid);
+  sbx_json_set (root, "userns", userns);
+  for (i = 0; i < SBX_N_ELEMENTS (f->feats); i++)
+    {
+      struct sbx_json *one = sbx_json_object ();
+
+      sbx_json_set_bool (one, "usable", f->feats[i].ok);
+      sbx_json_set_str (one, "detail", f->feats[i].detail);
+      sbx_json_set_str (one, "hint", f->feats[i].hint);
+      sbx_json_set (features, f->feats[i].name, one);
+    }
+  sbx_json_set (root, "features", features);
+  sbx_json_set_str (paths, "store", f->store);
+  sbx_json_set_bool (paths, "storeOnNetworkFilesystem", f->store_remote);
+  sbx_json_set_str (root, "storageDriver", f->driver);
+  sbx_json_set_str (root, "storageDriverReason", f->driver_why);
+  sbx_json_set_str (paths, "state", f->state);
+  sbx_json_set (root, "paths", paths);
+  out = sbx_json_dump (root);
+  fputs (out, stdout);
+}
+
+static void
+print_text (const struct host_facts *f)
+{
+  size_t i;
+
+  printf ("version:          %s\n", SBX_VERSION);
+  printf ("kernel:           %s %s\n", f->un.release, f->un.machine);
+  printf ("userns mode:      %s (%s)\n", f->plan.mode == SBX_USERNS_SUBUID ? "subuid" : "single",
+          f->plan.reason);
+  if (f->plan.mode == SBX_USERNS_SINGLE)
+    printf ("hint: %s\n", sbx_hint (SBX_HINT_SUBUID, 0));
+  for (i = 0; i < SBX_N_ELEMENTS (f->feats); i++)
+    {
+      printf ("%-17s %s%s\n", f->feats[i].name,
+              f->feats[i].ok ? "yes: " : "no: ", f->feats[i].detail);
+      if (f->feats[i].hint)
+        printf ("hint: %s\n", f->feats[i].hint);
+    }
+  printf ("cgroups:          %s; resource limits: unavailable\n", f->cgroup);
+  printf ("hint: %s\n", sbx_hint (SBX_HINT_CGROUP, 0));
+  printf ("network:          none and host (slirp not available yet)\n");
+  printf ("storage driver:   %s (%s)\n", f->driver, f->driver_why);
+  printf ("store:            %s%s\n", f->store,
+          f->store_remote ? " (a network filesystem: writable layers go to node-local storage)"
+                          : "");
+  printf ("state:            %s\n", f->state ? f->state : f->state_err);
 }
 
 int
@@ -143,68 +228,23 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
       sbx_error_clear (&err);
     }
 
-  if (json)
-    {
-      cleanup_json struct sbx_json *root = sbx_json_object ();
-      struct sbx_json *host = sbx_json_object ();
-      struct sbx_json *userns = sbx_json_object ();
-      struct sbx_json *features = sbx_json_object ();
-      struct sbx_json *paths = sbx_json_object ();
-      cleanup_free char *out = NULL;
+  {
+    struct host_facts f = { .un = un,
+                            .plan = plan,
+                            .cgroup = cgroup,
+                            .driver = driver,
+                            .driver_why = driver_why,
+                            .store_remote = store_remote,
+                            .store = store,
+                            .state = state,
+                            .state_err = state_err };
 
-      sbx_json_set_str (root, "version", SBX_VERSION);
-      sbx_json_set_str (host, "kernel", un.release);
-      sbx_json_set_str (host, "arch", un.machine);
-      sbx_json_set_str (host, "cgroups", cgroup);
-      sbx_json_set_bool (host, "resourceLimits", false);
-      sbx_json_set (root, "host", host);
-      sbx_json_set_str (userns, "mode", plan.mode == SBX_USERNS_SUBUID ? "subuid" : "single");
-      sbx_json_set_str (userns, "reason", plan.reason);
-      sbx_json_set_int (userns, "uid", plan.uid);
-      sbx_json_set_int (userns, "gid", plan.gid);
-      sbx_json_set (root, "userns", userns);
-      for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
-        {
-          struct sbx_json *f = sbx_json_object ();
-
-          sbx_json_set_bool (f, "usable", feats[i].ok);
-          sbx_json_set_str (f, "detail", feats[i].detail);
-          sbx_json_set_str (f, "hint", feats[i].hint);
-          sbx_json_set (features, feats[i].name, f);
-        }
-      sbx_json_set (root, "features", features);
-      sbx_json_set_str (paths, "store", store);
-      sbx_json_set_bool (paths, "storeOnNetworkFilesystem", store_remote);
-      sbx_json_set_str (root, "storageDriver", driver);
-      sbx_json_set_str (root, "storageDriverReason", driver_why);
-      sbx_json_set_str (paths, "state", state);
-      sbx_json_set (root, "paths", paths);
-      out = sbx_json_dump (root);
-      fputs (out, stdout);
-    }
-  else
-    {
-      printf ("version:          %s\n", SBX_VERSION);
-      printf ("kernel:           %s %s\n", un.release, un.machine);
-      printf ("userns mode:      %s (%s)\n", plan.mode == SBX_USERNS_SUBUID ? "subuid" : "single",
-              plan.reason);
-      if (plan.mode == SBX_USERNS_SINGLE)
-        printf ("hint: %s\n", sbx_hint (SBX_HINT_SUBUID, 0));
-      for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
-        {
-          printf ("%-17s %s%s\n", feats[i].name, feats[i].ok ? "yes: " : "no: ", feats[i].detail);
-          if (feats[i].hint)
-            printf ("hint: %s\n", feats[i].hint);
-        }
-      printf ("cgroups:          %s; resource limits: unavailable\n", cgroup);
-      printf ("hint: %s\n", sbx_hint (SBX_HINT_CGROUP, 0));
-      printf ("network:          none and host (slirp not available yet)\n");
-      printf ("storage driver:   %s (%s)\n", driver, driver_why);
-      printf ("store:            %s%s\n", store,
-              store_remote ? " (a network filesystem: writable layers go to node-local storage)"
-                           : "");
-      printf ("state:            %s\n", state ? state : state_err);
-    }
+    memcpy (f.feats, feats, sizeof feats);
+    if (json)
+      print_json (&f);
+    else
+      print_text (&f);
+  }
   for (i = 0; i < SBX_N_ELEMENTS (feats); i++)
     {
       free (feats[i].detail);

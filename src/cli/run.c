@@ -152,6 +152,15 @@ add_env_file (struct run_opts *o, const char *path)
   return 0;
 }
 
+/* Docker's container names: [a-zA-Z0-9][a-zA-Z0-9_.-]*  */
+static bool
+is_valid_name (const char *s)
+{
+  return isalnum ((unsigned char) s[0])
+         && strspn (s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+                == strlen (s);
+}
+
 enum
 {
   OPT_ROOTFS = 256,
@@ -282,11 +291,7 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         o->autoremove = true;
         break;
       case OPT_NAME:
-        if (*optarg == '\0'
-            || strspn (optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                               "0123456789_.-")
-                   != strlen (optarg)
-            || ! isalnum ((unsigned char) optarg[0]))
+        if (! is_valid_name (optarg))
           return cli_usage_error ("run",
                                   "invalid --name `%s`: letters, digits, _ . - (starting "
                                   "with a letter or digit)",
