@@ -83,6 +83,31 @@ cli_getopt_error (const char *cmd, int opt, char **argv)
   return cli_usage_error (cmd, "unknown flag `%s`", arg);
 }
 
+int
+cli_parse_force (const char *cmd, const char *help, int argc, char **argv, bool *force)
+{
+  static const struct option opts[] = {
+    { "force", no_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "+:f", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f':
+        *force = true;
+        break;
+      case 'h':
+        fputs (help, stdout);
+        return -1;
+      default:
+        return cli_getopt_error (cmd, c, argv);
+      }
+  return 0;
+}
+
 char *
 cli_store_root (const struct cli_globals *g)
 {

@@ -42,6 +42,9 @@ int cli_version (const struct cli_globals *g, int argc, char **argv);
 int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* The unknown or incomplete option at argv[optind-1] after getopt_long.  */
 int cli_getopt_error (const char *cmd, int opt, char **argv);
+/* The flags of a command that takes only -f/--force and --help: 0 to go on,
+   -1 when the help (HELP) was printed, else the exit code of a usage error.  */
+int cli_parse_force (const char *cmd, const char *help, int argc, char **argv, bool *force);
 /* The store root in force: --root, $SBX_ROOT, ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
 char *cli_store_root (const struct cli_globals *g);
 

@@ -469,30 +469,18 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
 int
 cli_rm (const struct cli_globals *g, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "force", no_argument, NULL, 'f' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   struct sbx_store *store = NULL;
   struct sbx_error *err = NULL;
   bool force = false;
   int status = 0;
-  int c, i;
+  int i, r;
 
-  while ((c = getopt_long (argc, argv, "+:f", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'f':
-        force = true;
-        break;
-      case 'h':
-        printf ("Usage: sbx rm [-f] CONTAINER...\n\nRemove stopped containers and their "
-                "writable layers (-f: stop running ones first).\n");
-        return 0;
-      default:
-        return cli_getopt_error ("rm", c, argv);
-      }
+  r = cli_parse_force ("rm",
+                       "Usage: sbx rm [-f] CONTAINER...\n\nRemove stopped containers and their "
+                       "writable layers (-f: stop running ones first).\n",
+                       argc, argv, &force);
+  if (r != 0)
+    return r < 0 ? 0 : r;
   if (optind >= argc)
     return cli_usage_error ("rm", "no container given");
   if (cli_open_store (g, &store, &err) < 0)
@@ -501,7 +489,7 @@ cli_rm (const struct cli_globals *g, int argc, char **argv)
     {
       struct sbx_container *k = NULL;
       pid_t pid;
-      int r = sbx_container_load (store, argv[i], &k, &err);
+      r = sbx_container_load (store, argv[i], &k, &err);
 
       if (r == 0 && (pid = sbx_runtime_monitor_pid (k->id)) > 0)
         {

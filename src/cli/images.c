@@ -334,31 +334,19 @@ images_in_use (struct sbx_store *s, struct sbx_error **err)
 int
 cli_rmi (const struct cli_globals *g, int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "force", no_argument, NULL, 'f' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_strv char **in_use = NULL;
   struct sbx_store *store = NULL;
   struct sbx_error *err = NULL;
   bool force = false;
   int status = 0;
-  int c, i;
+  int i, r;
 
-  while ((c = getopt_long (argc, argv, "+:f", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'f':
-        force = true;
-        break;
-      case 'h':
-        printf ("Usage: sbx rmi [-f] IMAGE...\n\nRemove images (names or ids). An image used by "
-                "a running container,\nor with several names given by id, needs -f.\n");
-        return 0;
-      default:
-        return cli_getopt_error ("rmi", c, argv);
-      }
+  r = cli_parse_force ("rmi",
+                       "Usage: sbx rmi [-f] IMAGE...\n\nRemove images (names or ids). An image "
+                       "used by a container,\nor with several names given by id, needs -f.\n",
+                       argc, argv, &force);
+  if (r != 0)
+    return r < 0 ? 0 : r;
   if (optind >= argc)
     return cli_usage_error ("rmi", "no image given");
   if (cli_open_store (g, &store, &err) < 0)

@@ -90,35 +90,7 @@
   X (archive_write_set_format_ustar)          \
   X (archive_zlib_version)
 
-#define AS_INDEX(name) FN_##name,
-#define AS_NAME(name) #name,
-
-/* FN_<name> indexes names[] and fns[]; N_FUNCTIONS counts them.  */
-enum
-{
-  FUNCTIONS (AS_INDEX) N_FUNCTIONS
-};
-
-static const char *const names[] = { FUNCTIONS (AS_NAME) NULL };
-
-/* Set once by sbx_lazylib_need(), read-only afterwards.  */
-static void *fns[N_FUNCTIONS];
-static struct sbx_lazylib libarchive = {
-  .soname = "libarchive.so.13",
-  .package = "libarchive13",
-  .names = names,
-  .fns = fns,
-};
-
-static void *
-real (int i)
-{
-  sbx_lazylib_need (&libarchive);
-  return fns[i];
-}
-
-/* The real NAME, with the type its header declares.  */
-#define REAL(name) ((__typeof__ (&name)) real (FN_##name))
+SBX_LAZYLIB_DEFINE (libarchive, "libarchive.so.13", "libarchive13", FUNCTIONS)
 
 /* The one variadic function: the message is formatted here and passed on
    as "%s" (a NULL FMT clears the error).  */

@@ -34,41 +34,13 @@
   X (curl_slist_append)        \
   X (curl_slist_free_all)
 
-#define AS_INDEX(name) FN_##name,
-#define AS_NAME(name) #name,
-
-/* FN_<name> indexes names[] and fns[]; N_FUNCTIONS counts them.  */
-enum
-{
-  FUNCTIONS (AS_INDEX) N_FUNCTIONS
-};
-
-static const char *const names[] = { FUNCTIONS (AS_NAME) NULL };
-
-/* Set once by sbx_lazylib_need(), read-only afterwards.  */
-static void *fns[N_FUNCTIONS];
-static struct sbx_lazylib libcurl = {
-  .soname = "libcurl.so.4",
-  .package = "libcurl4",
-  .names = names,
-  .fns = fns,
-};
+SBX_LAZYLIB_DEFINE (libcurl, "libcurl.so.4", "libcurl4", FUNCTIONS)
 
 int
 reg_curl_load (struct sbx_error **err)
 {
   return sbx_lazylib_load (&libcurl, err);
 }
-
-static void *
-real (int i)
-{
-  sbx_lazylib_need (&libcurl);
-  return fns[i];
-}
-
-/* The real NAME, with the type its header declares.  */
-#define REAL(name) ((__typeof__ (&name)) real (FN_##name))
 
 /* Any function pointer: all have the same representation, and libcurl reads
    a FUNCTIONPOINT option back as its own callback type.  */

@@ -22,35 +22,7 @@
   X (EVP_MD_CTX_new)     \
   X (EVP_sha256)
 
-#define AS_INDEX(name) FN_##name,
-#define AS_NAME(name) #name,
-
-/* FN_<name> indexes names[] and fns[]; N_FUNCTIONS counts them.  */
-enum
-{
-  FUNCTIONS (AS_INDEX) N_FUNCTIONS
-};
-
-static const char *const names[] = { FUNCTIONS (AS_NAME) NULL };
-
-/* Set once by sbx_lazylib_need(), read-only afterwards.  */
-static void *fns[N_FUNCTIONS];
-static struct sbx_lazylib libcrypto = {
-  .soname = "libcrypto.so.3",
-  .package = "libssl3",
-  .names = names,
-  .fns = fns,
-};
-
-static void *
-real (int i)
-{
-  sbx_lazylib_need (&libcrypto);
-  return fns[i];
-}
-
-/* The real NAME, with the type its header declares.  */
-#define REAL(name) ((__typeof__ (&name)) real (FN_##name))
+SBX_LAZYLIB_DEFINE (libcrypto, "libcrypto.so.3", "libssl3", FUNCTIONS)
 
 int
 EVP_DigestFinal_ex (EVP_MD_CTX *ctx, unsigned char *md, unsigned int *s)

@@ -46,3 +46,26 @@ sbx_lazylib_need (struct sbx_lazylib *lib)
   if (__atomic_load_n (&lib->state, __ATOMIC_ACQUIRE) <= 0)
     sbx_lazylib_need_slow (lib);
 }
+
+/* What every shim repeats, defined once: from LIST, an X-macro of the
+   function names, FN_<name> indexes, the name table, the slot table, the
+   library VAR itself, and real(i), which loads the library on first use.
+   REAL (name) is then the real function with its header's type.  */
+#define SBX_LAZYLIB_AS_INDEX(name) FN_##name,
+#define SBX_LAZYLIB_AS_NAME(name) #name,
+#define SBX_LAZYLIB_DEFINE(var, so, pkg, LIST)                                    \
+  enum                                                                            \
+  {                                                                               \
+    LIST (SBX_LAZYLIB_AS_INDEX) N_FUNCTIONS                                       \
+  };                                                                              \
+  static const char *const var##_names[] = { LIST (SBX_LAZYLIB_AS_NAME) NULL };   \
+  /* Set once by sbx_lazylib_need(), read-only afterwards.  */                    \
+  static void *var##_fns[N_FUNCTIONS];                                            \
+  static struct sbx_lazylib var                                                   \
+      = { .soname = so, .package = pkg, .names = var##_names, .fns = var##_fns }; \
+  static void *real (int i)                                                       \
+  {                                                                               \
+    sbx_lazylib_need (&var);                                                      \
+    return var##_fns[i];                                                          \
+  }
+#define REAL(name) ((__typeof__ (&name)) real (FN_##name))

@@ -46,41 +46,13 @@
   X (fuse_session_reset)       \
   X (fuse_set_log_func)
 
-#define AS_INDEX(name) FN_##name,
-#define AS_NAME(name) #name,
-
-/* FN_<name> indexes names[] and fns[]; N_FUNCTIONS counts them.  */
-enum
-{
-  FUNCTIONS (AS_INDEX) N_FUNCTIONS
-};
-
-static const char *const names[] = { FUNCTIONS (AS_NAME) NULL };
-
-/* Set once by sbx_lazylib_need(), read-only afterwards.  */
-static void *fns[N_FUNCTIONS];
-static struct sbx_lazylib libfuse = {
-  .soname = "libfuse3.so.3",
-  .package = "libfuse3-3",
-  .names = names,
-  .fns = fns,
-};
+SBX_LAZYLIB_DEFINE (libfuse, "libfuse3.so.3", "libfuse3-3", FUNCTIONS)
 
 int
 fusefs_load_libfuse (struct sbx_error **err)
 {
   return sbx_lazylib_load (&libfuse, err);
 }
-
-static void *
-real (int i)
-{
-  sbx_lazylib_need (&libfuse);
-  return fns[i];
-}
-
-/* The real NAME, with the type its header declares.  */
-#define REAL(name) ((__typeof__ (&name)) real (FN_##name))
 
 size_t
 fuse_add_direntry (fuse_req_t req, char *buf, size_t bufsize, const char *name,
