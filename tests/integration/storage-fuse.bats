@@ -1,8 +1,6 @@
 #!/usr/bin/env bats
 # The storage conformance suite (storage-conformance.bash) on sbx's own FUSE
 # overlay (--storage-driver=fuse), and what a SIGKILL of sbx mid-write leaves.
-# While the driver is not built (sbx run says "not available in this build"),
-# every test skips; any other failure of the driver fails them.
 
 load helpers
 # shellcheck disable=SC2034 # read by storage-conformance.bash
