@@ -2,6 +2,9 @@
 #pragma once
 #include <stdbool.h>
 
+#include "net/net.h"
+#include "runtime/runtime.h"
+
 /* The command-line front end: one file per command; each parses its flags
    into a typed request, calls the library and prints the result.  */
 
@@ -121,6 +124,34 @@ int cli_rm (const struct cli_globals *g, int argc, char **argv);
 int cli_start (const struct cli_globals *g, int argc, char **argv);
 int cli_commit (const struct cli_globals *g, int argc, char **argv);
 int cli_diff (const struct cli_globals *g, int argc, char **argv);
+
+/* ---- network flags (network.c) ---- */
+
+struct cli_net
+{
+  enum sbx_network_mode mode;
+  struct sbx_net_options opts;
+  struct sbx_port *ports;
+  size_t n_ports;
+};
+
+/* --network VALUE: slirp[:OPTIONS] (also slirp4netns[:…]), none or host.  */
+int cli_net_parse_mode (const char *spec, struct cli_net *n, struct sbx_error **err);
+/* Add -p specs, -P's EXPOSED ports (the image's "8888/tcp" keys) and --dns
+   to N; check that the mode can carry them, and fall back from the default
+   slirp to none (with a warning) when /dev/net/tun is unusable and
+   neither the mode nor ports were asked for.  */
+int cli_net_resolve (struct cli_net *n, char *const *publish, bool publish_all,
+                     char *const *exposed, char *const *dns, bool explicit_mode,
+                     struct sbx_error **err);
+/* Point CFG's network fields at N (which must outlive the run).  */
+void cli_net_apply (struct cli_net *n, struct sbx_run_config *cfg);
+void cli_net_release (struct cli_net *n);
+/* Validate an --add-host NAME:IP (or NAME:host-gateway) / --dns IP.  */
+int cli_net_check_add_host (const char *spec, struct sbx_error **err);
+int cli_net_check_ip (const char *what, const char *ip, struct sbx_error **err);
+
+int cli_port (const struct cli_globals *g, int argc, char **argv);
 
 /* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
 char *cli_config_dir (void);

@@ -173,6 +173,7 @@ struct run_holder
   char **env;
   struct sbx_mount_spec *mounts;
   size_t n_mounts;
+  struct cli_net net;
   char image_id[SBX_DIGEST_STR_MAX];
 };
 
@@ -187,6 +188,7 @@ run_holder_release (struct run_holder *h)
   for (i = 0; i < h->n_mounts; i++)
     sbx_mount_spec_release (&h->mounts[i]);
   free (h->mounts);
+  cli_net_release (&h->net);
 }
 
 /* The runtime's view of container C: its image's layers and config under
@@ -235,13 +237,20 @@ container_config (struct sbx_store *s, const struct sbx_container *c, struct run
     .hostname = c->hostname,
     .mounts = h->mounts,
     .n_mounts = h->n_mounts,
-    .network = c->network && strcmp (c->network, "host") == 0 ? SBX_NETWORK_HOST : SBX_NETWORK_NONE,
+    .add_hosts = c->add_hosts,
+    .name = c->name,
     .tty = c->tty,
     .interactive = c->interactive,
     .init = c->init,
     .read_only = c->read_only,
     .keep_id = c->keep_id,
   };
+  if (cli_net_parse_mode (c->network ? c->network : "slirp", &h->net, err) < 0
+      || cli_net_resolve (&h->net, c->publish, c->publish_all, h->img->config->exposed_ports,
+                          c->dns, c->network != NULL, err)
+             < 0)
+    return sbx_err_prefix (err, "container `%s`", c->name);
+  cli_net_apply (&h->net, cfg);
   return sbx_caps_resolve (c->cap_add, c->cap_drop, &cfg->caps, err);
 }
 

@@ -69,6 +69,10 @@ struct host_facts
   const char *cgroup;
   const char *driver;
   const char *driver_why;
+  const char *network; /* what `run` uses by default: slirp or none */
+  const char *network_why;
+  const char *slirp_version; /* NULL when libslirp cannot be loaded */
+  bool ipv6;
   bool store_remote;
   const char *store;
   const char *state;
@@ -111,6 +115,16 @@ print_json (const struct host_facts *f)
   sbx_json_set_bool (paths, "storeOnNetworkFilesystem", f->store_remote);
   sbx_json_set_str (root, "storageDriver", f->driver);
   sbx_json_set_str (root, "storageDriverReason", f->driver_why);
+  {
+    struct sbx_json *net = sbx_json_object ();
+
+    sbx_json_set_str (net, "default", f->network);
+    sbx_json_set_str (net, "reason", f->network_why);
+    sbx_json_set_str (net, "libslirp", f->slirp_version);
+    sbx_json_set_bool (net, "ipv6", f->ipv6);
+    sbx_json_set_str (net, "publishAddress", SBX_PORT_DEFAULT_IP);
+    sbx_json_set (root, "network", net);
+  }
   sbx_json_set_str (paths, "state", f->state);
   sbx_json_set (root, "paths", paths);
   out = sbx_json_dump (root);
@@ -137,7 +151,7 @@ print_text (const struct host_facts *f)
     }
   printf ("cgroups:          %s; resource limits: unavailable\n", f->cgroup);
   printf ("hint: %s\n", sbx_hint (SBX_HINT_CGROUP, 0));
-  printf ("network:          none and host (slirp not available yet)\n");
+  printf ("network:          %s (%s)\n", f->network, f->network_why);
   printf ("storage driver:   %s (%s)\n", f->driver, f->driver_why);
   printf ("store:            %s%s\n", f->store,
           f->store_remote ? " (a network filesystem: writable layers go to node-local storage)"
@@ -165,6 +179,9 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
   const char *driver = NULL;
   const char *driver_why = NULL;
   bool store_remote = false;
+  const char *network, *network_why, *slirp_version;
+  cleanup_free char *slirp_why = NULL;
+  bool ipv6;
   size_t i;
   int c, r;
 
@@ -221,6 +238,31 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
       }
     store_remote = cli_store_is_remote (g);
   }
+  {
+    struct sbx_error *e = NULL;
+
+    slirp_version = sbx_net_slirp_version (&e);
+    ipv6 = sbx_net_host_has_ipv6 ();
+    if (! feats[3].ok)
+      {
+        network = "none";
+        network_why = "slirp needs /dev/net/tun; -p is unavailable";
+      }
+    else if (slirp_version == NULL)
+      {
+        network = "none";
+        network_why = slirp_why = xasprintf ("slirp unavailable: %s", e->msg);
+      }
+    else
+      {
+        network = "slirp";
+        network_why = slirp_why
+            = xasprintf ("libslirp %s, 10.0.2.0/24, MTU 65520, IPv6 %s; -p binds %s unless an "
+                         "address is given",
+                         slirp_version, ipv6 ? "on" : "off", SBX_PORT_DEFAULT_IP);
+      }
+    sbx_error_clear (&e);
+  }
   state = sbx_runtime_state_dir (&err);
   if (state == NULL)
     {
@@ -234,6 +276,10 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
                             .cgroup = cgroup,
                             .driver = driver,
                             .driver_why = driver_why,
+                            .network = network,
+                            .network_why = network_why,
+                            .slirp_version = slirp_version,
+                            .ipv6 = ipv6,
                             .store_remote = store_remote,
                             .store = store,
                             .state = state,

@@ -50,7 +50,17 @@ static const char run_help[]
       "      --init                 run a small reaper as PID 1 that forwards signals\n"
       "      --cap-add CAP          add a capability to Docker's default set (or ALL)\n"
       "      --cap-drop CAP         drop a capability (or ALL)\n"
-      "      --network MODE         none (default until slirp lands) or host\n"
+      "      --network MODE         slirp (default: a private network with the host's\n"
+      "                             internet through libslirp), none or host;\n"
+      "                             slirp:OPT=V,... sets mtu=N, cidr=A.B.C.D/N,\n"
+      "                             allow_host_loopback=true (reach the host's\n"
+      "                             127.0.0.1 as 10.0.2.2), enable_ipv6=true|false\n"
+      "  -p, --publish SPEC         publish a port: [IP:][HOSTPORT:]CTRPORT[/tcp|/udp],\n"
+      "                             ranges as 8000-8010:8000-8010; the host address is\n"
+      "                             127.0.0.1 unless IP is given (0.0.0.0: all)\n"
+      "  -P, --publish-all          publish the image's exposed ports on free ports\n"
+      "      --add-host NAME:IP     add a line to /etc/hosts (IP host-gateway: the host)\n"
+      "      --dns IP               use this name server instead of slirp's forwarder\n"
       "      --userns MODE          keep-id: map your uid to itself instead of root\n"
       "      --read-only            mount the root filesystem read-only\n"
       "      --name NAME            name the container (kept until `sbx rm` unless --rm)\n"
@@ -64,7 +74,8 @@ static const char run_help[]
       "  sbx run --rm busybox echo hello\n"
       "  echo hello | sbx run --rootfs ./rootfs cat\n"
       "  sbx run --rootfs ./rootfs -v \"$PWD:$PWD\" -w \"$PWD\" sh -c 'ls'\n"
-      "  sbx run --rootfs ./rootfs -it sh\n";
+      "  sbx run --rootfs ./rootfs -it sh\n"
+      "  sbx run --rm -p 8888:8888 jupyterlab\n";
 
 struct run_opts
 {
@@ -88,6 +99,12 @@ struct run_opts
   char **cap_drop;
   struct sbx_mount_spec *mounts;
   size_t n_mounts;
+  const char *network; /* --network as given, or NULL: slirp */
+  char **publish;      /* -p as given */
+  bool publish_all;    /* -P */
+  char **add_hosts;
+  char **dns;
+  struct cli_net net;
   struct sbx_run_config cfg;
 };
 
@@ -104,6 +121,10 @@ run_opts_release (struct run_opts *o)
   free (o->image_id);
   sbx_strv_free (o->cap_add);
   sbx_strv_free (o->cap_drop);
+  sbx_strv_free (o->publish);
+  sbx_strv_free (o->add_hosts);
+  sbx_strv_free (o->dns);
+  cli_net_release (&o->net);
   for (i = 0; i < o->n_mounts; i++)
     sbx_mount_spec_release (&o->mounts[i]);
   free (o->mounts);
@@ -178,6 +199,8 @@ enum
   OPT_NAME,
   OPT_DRIVER,
   OPT_TMPFS,
+  OPT_ADD_HOST,
+  OPT_DNS,
   OPT_HELP,
 };
 
@@ -207,6 +230,10 @@ parse_flags (struct run_opts *o, int argc, char **argv)
     { "name", required_argument, NULL, OPT_NAME },
     { "storage-driver", required_argument, NULL, OPT_DRIVER },
     { "tmpfs", required_argument, NULL, OPT_TMPFS },
+    { "publish", required_argument, NULL, 'p' },
+    { "publish-all", no_argument, NULL, 'P' },
+    { "add-host", required_argument, NULL, OPT_ADD_HOST },
+    { "dns", required_argument, NULL, OPT_DNS },
     { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -214,7 +241,7 @@ parse_flags (struct run_opts *o, int argc, char **argv)
   struct sbx_error *err = NULL;
   int c, r;
 
-  while ((c = getopt_long (argc, argv, "+:e:v:w:u:h:ti", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:e:v:w:u:h:tip:P", opts, NULL)) != -1)
     switch (c)
       {
       case OPT_ROOTFS:
@@ -269,12 +296,40 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         sbx_strv_push (&o->cap_drop, optarg);
         break;
       case OPT_NETWORK:
-        if (strcmp (optarg, "none") == 0)
-          o->cfg.network = SBX_NETWORK_NONE;
-        else if (strcmp (optarg, "host") == 0)
-          o->cfg.network = SBX_NETWORK_HOST;
-        else
-          return cli_usage_error ("run", "invalid --network `%s`: expected none or host", optarg);
+        {
+          struct cli_net probe = { 0 };
+
+          r = cli_net_parse_mode (optarg, &probe, &err);
+          cli_net_release (&probe);
+          if (r < 0)
+            return report ("run", err, SBX_EXIT_FAILURE);
+          o->network = optarg;
+        }
+        break;
+      case 'p':
+        {
+          struct sbx_port *ports = NULL;
+          size_t n = 0;
+
+          r = sbx_net_parse_publish (optarg, &ports, &n, &err);
+          free (ports);
+          if (r < 0)
+            return report ("run", err, SBX_EXIT_FAILURE);
+          sbx_strv_push (&o->publish, optarg);
+        }
+        break;
+      case 'P':
+        o->publish_all = true;
+        break;
+      case OPT_ADD_HOST:
+        if (cli_net_check_add_host (optarg, &err) < 0)
+          return report ("run", err, SBX_EXIT_FAILURE);
+        sbx_strv_push (&o->add_hosts, optarg);
+        break;
+      case OPT_DNS:
+        if (cli_net_check_ip ("--dns", optarg, &err) < 0)
+          return report ("run", err, SBX_EXIT_FAILURE);
+        sbx_strv_push (&o->dns, optarg);
         break;
       case OPT_USERNS:
         if (strcmp (optarg, "keep-id") == 0)
@@ -444,7 +499,11 @@ run_kept (const struct cli_globals *g, struct run_opts *o, const char *image_nam
   c->tmpfs = sbx_strv_dup (o->tmpfs);
   c->cap_add = sbx_strv_dup (o->cap_add);
   c->cap_drop = sbx_strv_dup (o->cap_drop);
-  c->network = xstrdup (o->cfg.network == SBX_NETWORK_HOST ? "host" : "none");
+  c->network = o->network ? xstrdup (o->network) : NULL;
+  c->publish = sbx_strv_dup (o->publish);
+  c->publish_all = o->publish_all;
+  c->add_hosts = sbx_strv_dup (o->add_hosts);
+  c->dns = sbx_strv_dup (o->dns);
   c->driver = xstrdup (cli_driver_name (driver));
   c->tty = o->cfg.tty;
   c->interactive = o->cfg.interactive;
@@ -484,7 +543,6 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
   size_t i;
   int r;
 
-  o.cfg.network = SBX_NETWORK_NONE;
   r = parse_flags (&o, argc, argv);
   if (r < 0)
     return 0; /* --help */
@@ -522,6 +580,13 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
   if (img)
     return run_kept (g, &o, argv[optind]);
 
+  if (cli_net_parse_mode (o.network ? o.network : "slirp", &o.net, &err) < 0
+      || cli_net_resolve (&o.net, o.publish, o.publish_all, NULL, o.dns, o.network != NULL, &err)
+             < 0)
+    return report ("run", err, SBX_EXIT_FAILURE);
+  cli_net_apply (&o.net, &o.cfg);
+  o.cfg.add_hosts = o.add_hosts;
+  o.cfg.name = o.name;
   o.cfg.rootfs = o.rootfs;
   o.cfg.tmpfs = o.tmpfs;
   o.cfg.env = img ? o.image_env : o.env;

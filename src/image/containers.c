@@ -37,6 +37,9 @@ sbx_container_free (struct sbx_container *c)
   sbx_strv_free (c->cap_add);
   sbx_strv_free (c->cap_drop);
   free (c->network);
+  sbx_strv_free (c->publish);
+  sbx_strv_free (c->add_hosts);
+  sbx_strv_free (c->dns);
   free (c->driver);
   free (c->upper);
   free (c->work);
@@ -89,6 +92,10 @@ record_json (const struct sbx_container *c)
   json_object_set_new (o, "cap_add", strv_json (c->cap_add));
   json_object_set_new (o, "cap_drop", strv_json (c->cap_drop));
   json_object_set_new (o, "network", str_json (c->network));
+  json_object_set_new (o, "publish", strv_json (c->publish));
+  json_object_set_new (o, "publish_all", json_boolean (c->publish_all));
+  json_object_set_new (o, "add_hosts", strv_json (c->add_hosts));
+  json_object_set_new (o, "dns", strv_json (c->dns));
   json_object_set_new (o, "driver", str_json (c->driver));
   json_object_set_new (o, "upper", str_json (c->upper));
   json_object_set_new (o, "work", str_json (c->work));
@@ -161,6 +168,10 @@ parse_record (const char *text, size_t len, struct sbx_container **out, struct s
   c->cap_add = get_strv (o, "cap_add");
   c->cap_drop = get_strv (o, "cap_drop");
   c->network = get_str (o, "network");
+  c->publish = get_strv (o, "publish");
+  c->publish_all = json_is_true (json_object_get (o, "publish_all"));
+  c->add_hosts = get_strv (o, "add_hosts");
+  c->dns = get_strv (o, "dns");
   c->driver = get_str (o, "driver");
   c->upper = get_str (o, "upper");
   c->work = get_str (o, "work");

@@ -260,9 +260,13 @@ struct sbx_container
   char **tmpfs;   /* --tmpfs PATH[:OPTS] */
   char **cap_add;
   char **cap_drop;
-  char *network; /* "none" | "host" */
-  char *driver;  /* "overlay" | "fuse" */
-  char *upper;   /* absolute path of the writable layer ("" with read_only) */
+  char *network;    /* --network as given ("slirp:mtu=1500", "host", …), NULL: default */
+  char **publish;   /* -p as given */
+  bool publish_all; /* -P */
+  char **add_hosts; /* --add-host */
+  char **dns;       /* --dns */
+  char *driver;     /* "overlay" | "fuse" */
+  char *upper;      /* absolute path of the writable layer ("" with read_only) */
   char *work;
   bool tty, interactive, init, read_only, keep_id, autoremove;
   int64_t created; /* unix seconds */

@@ -19,7 +19,6 @@
 #define SBX_LOG_MODULE "overlay"
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,7 +30,6 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,14 +99,6 @@ report_error_and_exit (int fd, struct sbx_error *e)
   report_and_exit (fd, sbx_error_code (e), "%s", e && e->msg ? e->msg : "unknown failure");
 }
 
-static int
-cmp_int (const void *a, const void *b)
-{
-  int x = *(const int *) a, y = *(const int *) b;
-
-  return (x > y) - (x < y);
-}
-
 /* Close every fd but stderr and those in F: the monitor's sockets and
    pipes must not stay open in a process that lives as long as this one.  */
 static void
@@ -116,7 +106,6 @@ close_other_fds (const struct server_fds *f)
 {
   size_t n = 0, i;
   int *keep = xcalloc (f->n_lowers + 8, sizeof (int));
-  int next = 3;
 
   keep[n++] = f->userns;
   keep[n++] = f->mntns;
@@ -125,16 +114,7 @@ close_other_fds (const struct server_fds *f)
   keep[n++] = f->ready;
   for (i = 0; i < f->n_lowers; i++)
     keep[n++] = f->lowers[i];
-  qsort (keep, n, sizeof (int), cmp_int);
-  for (i = 0; i < n; i++)
-    {
-      if (keep[i] < next)
-        continue;
-      if (keep[i] > next)
-        (void) syscall (SYS_close_range, (unsigned) next, (unsigned) keep[i] - 1, 0);
-      next = keep[i] + 1;
-    }
-  (void) syscall (SYS_close_range, (unsigned) next, ~0U, 0);
+  sbx_close_fds_except (keep, n);
   free (keep);
 }
 

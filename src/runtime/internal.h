@@ -80,8 +80,15 @@ __attribute__ ((noreturn)) void init_reaper_main (pid_t child);
 
 /* ---- etc.c: generated /etc files ---- */
 
-char *etc_hosts_content (const char *hostname, enum sbx_network_mode net, const char *host_hosts);
-char *etc_resolv_content (const char *host_resolv);
+struct etc_net
+{
+  enum sbx_network_mode mode;
+  const struct sbx_net_options *opts; /* slirp's addresses, --dns; or NULL */
+  char *const *add_hosts;             /* --add-host NAME:IP, or NULL */
+};
+
+char *etc_hosts_content (const char *hostname, const struct etc_net *net, const char *host_hosts);
+char *etc_resolv_content (const struct etc_net *net, const char *host_resolv);
 
 /* ---- monitor.c ---- */
 
@@ -92,6 +99,7 @@ struct monitor_ctx
   int sigfd;
   bool tty;
   bool interactive;
+  struct sbx_net *net; /* --network slirp, or NULL */
 };
 
 /* Drive the container until it ends: forward signals, relay the tty, turn a

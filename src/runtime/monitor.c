@@ -16,9 +16,12 @@
 #include "util/error.h"
 #include "util/fd.h"
 #include "util/log.h"
+#include "util/pollv.h"
 
 /* The monitor's loop (DESIGN.md §2): one poll() over the sync socket, a
-   signalfd and, with -t, the terminal and the pty master.  Without -t the
+   signalfd, with -t the terminal and the pty master, and with --network
+   slirp what the network waits for (libslirp's sockets, the tap, published
+   ports).  Without -t the
    container holds the caller's stdio itself and nothing is copied.  */
 
 struct raw_tty
@@ -141,6 +144,8 @@ handle_signal (struct monitor_ctx *m, struct monitor_state *st, struct sbx_error
             st->exited = true;
             st->wait_status = status;
           }
+        else
+          (void) sbx_net_reaped (m->net, p);
       return 0;
     }
   if (si.ssi_signo == SIGWINCH && st->master >= 0)
@@ -158,55 +163,58 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
 {
   struct monitor_state st = { .master = -1, .sync_open = true, .report_status = 125 };
   __attribute__ ((cleanup (raw_tty_restore))) struct raw_tty raw = { 0 };
+  __attribute__ ((cleanup (sbx_pollv_release))) struct sbx_pollv pv = SBX_POLLV_INIT;
   bool stdin_open = m->tty && m->interactive;
 
   while (! st.exited)
     {
-      struct pollfd fds[4];
-      nfds_t n = 0;
+      long sig_i, sync_i = -1, master_i = -1, stdin_i = -1;
+      int timeout = -1;
       int r;
 
-      fds[n++] = (struct pollfd){ .fd = m->sigfd, .events = POLLIN };
+      sbx_pollv_reset (&pv);
+      sig_i = (long) sbx_pollv_add (&pv, m->sigfd, POLLIN);
       if (st.sync_open)
-        fds[n++] = (struct pollfd){ .fd = m->sync_fd, .events = POLLIN };
+        sync_i = (long) sbx_pollv_add (&pv, m->sync_fd, POLLIN);
       if (st.master >= 0)
-        fds[n++] = (struct pollfd){ .fd = st.master, .events = POLLIN };
+        master_i = (long) sbx_pollv_add (&pv, st.master, POLLIN);
       if (st.master >= 0 && stdin_open)
-        fds[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+        stdin_i = (long) sbx_pollv_add (&pv, STDIN_FILENO, POLLIN);
+      if (m->net)
+        sbx_net_poll_fill (m->net, &pv, &timeout);
 
-      r = poll (fds, n, -1);
+      r = poll (pv.fds, pv.n, timeout);
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
         return sbx_err_errno (err, "poll");
 
-      for (nfds_t i = 0; i < n; i++)
+      if (sbx_pollv_revents (&pv, sig_i) && handle_signal (m, &st, err) < 0)
+        return -1;
+      if (sbx_pollv_revents (&pv, sync_i) && st.sync_open)
         {
-          if (fds[i].revents == 0)
-            continue;
-          if (fds[i].fd == m->sigfd && handle_signal (m, &st, err) < 0)
+          if (handle_sync (m, &st, err) < 0)
             return -1;
-          if (fds[i].fd == m->sync_fd && st.sync_open)
+          if (st.master >= 0 && stdin_open && ! raw.active && isatty (STDIN_FILENO)
+              && tcgetattr (STDIN_FILENO, &raw.saved) == 0)
             {
-              if (handle_sync (m, &st, err) < 0)
-                return -1;
-              if (st.master >= 0 && stdin_open && ! raw.active && isatty (STDIN_FILENO)
-                  && tcgetattr (STDIN_FILENO, &raw.saved) == 0)
-                {
-                  struct termios t = raw.saved;
+              struct termios t = raw.saved;
 
-                  cfmakeraw (&t);
-                  raw.active = tcsetattr (STDIN_FILENO, TCSADRAIN, &t) == 0;
-                }
+              cfmakeraw (&t);
+              raw.active = tcsetattr (STDIN_FILENO, TCSADRAIN, &t) == 0;
             }
-          if (fds[i].fd == st.master && st.master >= 0 && ! relay (st.master, STDOUT_FILENO))
-            {
-              (void) close (st.master);
-              st.master = -1;
-            }
-          if (fds[i].fd == STDIN_FILENO && st.master >= 0 && ! relay (STDIN_FILENO, st.master))
-            stdin_open = false;
         }
+      if (sbx_pollv_revents (&pv, master_i) && st.master >= 0 && ! relay (st.master, STDOUT_FILENO))
+        {
+          (void) close (st.master);
+          st.master = -1;
+        }
+      if (sbx_pollv_revents (&pv, stdin_i) && st.master >= 0 && ! relay (STDIN_FILENO, st.master))
+        stdin_open = false;
+      /* The network last: its indexes come after ours, and it never fails
+         the container (a broken connection is that connection's end).  */
+      if (m->net)
+        sbx_net_poll_dispatch (m->net, &pv);
     }
 
   /* Drain what the container wrote before it ended, and a last report.  */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net/net.h"
+
 struct sbx_error;
 
 /* ---- user namespaces (userns.c) ---- */
@@ -132,8 +134,9 @@ enum sbx_storage_driver
 
 enum sbx_network_mode
 {
-  SBX_NETWORK_NONE,
-  SBX_NETWORK_HOST,
+  SBX_NETWORK_NONE,  /* a network namespace with only lo */
+  SBX_NETWORK_HOST,  /* the host's network namespace */
+  SBX_NETWORK_SLIRP, /* lo and tap0, routed by libslirp in the monitor */
 };
 
 /* ---- running a container (spawn.c) ---- */
@@ -163,6 +166,11 @@ struct sbx_run_config
   size_t n_mounts;
   uint64_t caps;
   enum sbx_network_mode network;
+  const struct sbx_net_options *net; /* slirp's options and --dns, or NULL */
+  struct sbx_port *ports;            /* -p/-P (slirp only); host ports filled in */
+  size_t n_ports;
+  char *const *add_hosts; /* --add-host "NAME:IP", NULL-terminated or NULL */
+  const char *name;       /* the container's name, for `sbx port`, or NULL */
   bool tty;
   bool interactive;
   bool init;

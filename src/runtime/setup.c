@@ -230,7 +230,9 @@ setup_child_main (const struct setup_ctx *ctx)
         }
       if (pid > 0)
         {
-          (void) close (ctx->sync_fd);
+          /* The reaper never execs: drop what close-on-exec would have
+             closed (the monitor's sockets, published ports among them).  */
+          (void) syscall (SYS_close_range, 3, ~0U, 0);
           init_reaper_main (pid);
         }
     }

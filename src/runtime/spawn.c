@@ -23,6 +23,7 @@
 #include "util/fs.h"
 #include "util/hints.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -149,10 +150,27 @@ state_guard_release (struct state_guard *g)
   free (g->name);
 }
 
+/* `sbx port` reads these: one line per published port, Docker's format.  */
+static char *
+ports_content (const struct sbx_run_config *cfg)
+{
+  cleanup_strbuf struct sbx_strbuf sb = SBX_STRBUF_INIT;
+
+  for (size_t i = 0; i < cfg->n_ports; i++)
+    {
+      cleanup_free char *line = sbx_net_port_format (&cfg->ports[i]);
+
+      sbx_strbuf_addf (&sb, "%s\n", line);
+    }
+  return sbx_strbuf_detach (&sb);
+}
+
 static int
-write_state_files (struct state_guard *g, const char *hostname, enum sbx_network_mode net,
+write_state_files (struct state_guard *g, const char *hostname, const struct sbx_run_config *cfg,
                    struct sbx_error **err)
 {
+  struct etc_net net = { .mode = cfg->network, .opts = cfg->net, .add_hosts = cfg->add_hosts };
+  cleanup_free char *ports = ports_content (cfg);
   cleanup_close int dfd = -1;
   cleanup_free char *host_hosts = NULL;
   cleanup_free char *host_resolv = NULL;
@@ -181,11 +199,14 @@ write_state_files (struct state_guard *g, const char *hostname, enum sbx_network
   sbx_error_clear (&ignored);
   host_resolv = sbx_fs_read_file_at (AT_FDCWD, "/etc/resolv.conf", 1 << 20, NULL, &ignored);
   sbx_error_clear (&ignored);
-  hosts = etc_hosts_content (hostname, net, host_hosts);
-  resolv = etc_resolv_content (host_resolv);
+  hosts = etc_hosts_content (hostname, &net, host_hosts);
+  resolv = etc_resolv_content (&net, host_resolv);
   if (sbx_fs_write_file_at (dfd, "hosts", hosts, strlen (hosts), 0644, err) < 0
       || sbx_fs_write_file_at (dfd, "hostname", hn, strlen (hn), 0644, err) < 0
-      || sbx_fs_write_file_at (dfd, "resolv.conf", resolv, strlen (resolv), 0644, err) < 0)
+      || sbx_fs_write_file_at (dfd, "resolv.conf", resolv, strlen (resolv), 0644, err) < 0
+      || sbx_fs_write_file_at (dfd, "ports", ports, strlen (ports), 0600, err) < 0)
+    return -1;
+  if (cfg->name && sbx_fs_write_file_at (dfd, "name", cfg->name, strlen (cfg->name), 0600, err) < 0)
     return -1;
   return 0;
 }
@@ -244,9 +265,61 @@ sigmask_guard_release (struct sigmask_guard *g)
     (void) sigprocmask (SIG_SETMASK, &g->old, NULL);
 }
 
+static void
+net_release (struct sbx_net **net)
+{
+  sbx_net_close (*net);
+}
+
+/* One line per published port on stderr (stdout is the container's), and
+   with SSH_CONNECTION the tunnel a user runs on their own computer to reach
+   a loopback-bound port of this (remote) host.  */
+static void
+announce_ports (const struct sbx_run_config *cfg)
+{
+  const char *ssh = getenv ("SSH_CONNECTION");
+  char host[256] = "";
+  const char *user = getenv ("USER");
+  unsigned long ssh_port = 22;
+
+  for (size_t i = 0; i < cfg->n_ports; i++)
+    {
+      cleanup_free char *addr = sbx_net_port_host_address (&cfg->ports[i]);
+
+      fprintf (stderr, "sbx: %s -> %u/%s\n", addr, cfg->ports[i].ctr_port,
+               cfg->ports[i].proto == SBX_PORT_UDP ? "udp" : "tcp");
+    }
+  if (ssh == NULL || *ssh == '\0')
+    return;
+  /* "CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT" */
+  {
+    const char *p = ssh;
+
+    for (int field = 0; field < 3 && p; field++)
+      {
+        p = strchr (p, ' ');
+        p = p ? p + 1 : NULL;
+      }
+    if (p)
+      ssh_port = strtoul (p, NULL, 10);
+  }
+  (void) gethostname (host, sizeof host - 1);
+  for (size_t i = 0; i < cfg->n_ports; i++)
+    if (cfg->ports[i].proto == SBX_PORT_TCP)
+      {
+        char port_opt[32] = "";
+
+        if (ssh_port != 22 && ssh_port != 0)
+          snprintf (port_opt, sizeof port_opt, "-p %lu ", ssh_port);
+        fprintf (stderr, "sbx: from your computer: ssh -N -L %u:127.0.0.1:%u %s%s%s%s\n",
+                 cfg->ports[i].host_port, cfg->ports[i].host_port, port_opt, user ? user : "",
+                 user ? "@" : "", host);
+      }
+}
+
 static int
-start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan, int *exit_code,
-                 struct sbx_error **err)
+start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan,
+                 struct sbx_net *net, int *exit_code, struct sbx_error **err)
 {
   const struct sbx_run_config *cfg = ctx->cfg;
   /* Declared first, released last: the FUSE server outlives the container.  */
@@ -326,6 +399,12 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
       if (sbx_overlay_fuse_start (child.pid, &req, &fuse.pid, err) < 0)
         return -1;
     }
+  if (net)
+    {
+      if (sbx_net_attach (net, child.pid, err) < 0)
+        return -1;
+      announce_ports (cfg);
+    }
   if (sync_send (mon_sock, SYNC_GO, err) < 0)
     return -1;
 
@@ -333,7 +412,8 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
                             .sync_fd = mon_sock,
                             .sigfd = sigfd,
                             .tty = cfg->tty,
-                            .interactive = cfg->interactive };
+                            .interactive = cfg->interactive,
+                            .net = net };
   r = monitor_run (&m, exit_code, err);
   if (r == 0 || *exit_code != 125)
     child.pid = 0; /* reaped by the monitor */
@@ -366,6 +446,8 @@ int
 sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan *plan,
                  int *exit_code, struct sbx_error **err)
 {
+  /* Declared first, closed last: after the container and its state.  */
+  __attribute__ ((cleanup (net_release))) struct sbx_net *net = NULL;
   __attribute__ ((cleanup (state_guard_release))) struct state_guard state
       = { .statefd = -1, .lockfd = -1 };
   cleanup_free char *state_dir = NULL;
@@ -407,7 +489,13 @@ sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan 
   sweep_stale (state.statefd);
   state.name = xstrdup (cfg->id);
   container_dir = xasprintf ("%s/%s", state_dir, cfg->id);
-  if (write_state_files (&state, hostname, cfg->network, err) < 0)
+  if (cfg->network == SBX_NETWORK_SLIRP)
+    {
+      /* Before anything else exists: a port in use fails the run here.  */
+      if (sbx_net_open (cfg->net, cfg->ports, cfg->n_ports, &net, err) < 0)
+        return -1;
+    }
+  if (write_state_files (&state, hostname, cfg, err) < 0)
     return -1;
   if (cfg->n_lowers > 0)
     {
@@ -428,7 +516,7 @@ sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan 
     .inside_gid = cfg->keep_id ? plan->gid : 0,
     .single_mode = plan->mode == SBX_USERNS_SINGLE,
   };
-  return start_container (&ctx, plan, exit_code, err);
+  return start_container (&ctx, plan, net, exit_code, err);
 }
 
 char **

@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -127,4 +129,29 @@ sbx_fd_move_above (int fd, int min_fd, struct sbx_error **err)
     return sbx_err_errno (err, "dup fd %d", fd);
   (void) close (fd);
   return nfd;
+}
+
+static int
+cmp_fd (const void *a, const void *b)
+{
+  int x = *(const int *) a, y = *(const int *) b;
+
+  return (x > y) - (x < y);
+}
+
+void
+sbx_close_fds_except (int *keep, size_t n)
+{
+  unsigned next = 3;
+
+  qsort (keep, n, sizeof *keep, cmp_fd);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (keep[i] < 0 || (unsigned) keep[i] < next)
+        continue;
+      if ((unsigned) keep[i] > next)
+        (void) syscall (SYS_close_range, next, (unsigned) keep[i] - 1, 0);
+      next = (unsigned) keep[i] + 1;
+    }
+  (void) syscall (SYS_close_range, next, ~0U, 0);
 }

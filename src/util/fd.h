@@ -26,3 +26,8 @@ int sbx_wait_readable (int fd, int timeout_ms, struct sbx_error **err);
 
 /* Move FD to a number >= MIN_FD (close-on-exec); closes the original.  */
 int sbx_fd_move_above (int fd, int min_fd, struct sbx_error **err);
+
+/* Close every descriptor from 3 up except the N in KEEP (any order; KEEP
+   is sorted in place).  For forked helpers that must hold nothing of their
+   parent's but what they use (close_range(2)).  */
+void sbx_close_fds_except (int *keep, size_t n);
