@@ -499,13 +499,9 @@ fusefs_server_run (struct fusefs_server *s)
       if (fl < 0 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) < 0)
         s->fs->spin_ns = 0;
     }
-  s->fs->rbuf_size = 1 << 20;
-  s->fs->rbuf = xmalloc (s->fs->rbuf_size);
   r = receive_loop (s->fs, s->se);
   pool_stop (&pool);
   s->fs->pool = NULL;
-  free (s->fs->rbuf);
-  s->fs->rbuf = NULL;
   fuse_session_reset (s->se);
   if (r < 0)
     sbx_error_log ("the FUSE session ended with an error: %s", strerror (-r));
