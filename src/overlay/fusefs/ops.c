@@ -90,11 +90,22 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   fs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
   /* No FUSE_CAP_POSIX_LOCKS / FLOCK_LOCKS: without lock ops the kernel
      keeps flock and fcntl locks itself, which is right for a filesystem
-     that only this mount serves.  No FUSE_CAP_WRITEBACK_CACHE: it turns
-     GNU tar's 10 KiB writes into one WRITE per file, but the untar of
-     BENCH-NOTES got only ~10% faster (within the noise of that machine)
-     and close(2) then waits for the write-back anyway; not worth its
-     corner cases (the conformance suites do pass with it on).  */
+     that only this mount serves.
+
+     Writeback cache: writes go to the page cache and reach us as WRITEs of
+     up to max_write when the kernel writes back (at the latest at close,
+     fsync or a SETATTR), so GNU tar's 10 KiB writes become one WRITE per
+     file: an untar made 4.7 WRITEs per file without it, 1 with it, and
+     ran 15% faster.  It is correct here for the reason the long caches
+     are (see the top of this file): the kernel sees every change, so its
+     own size and mtime (which it then keeps, sending the mtime back with
+     a SETATTR) are the truth.  What changes: a partial-page write to a
+     lower file first READs that page (from the lower file: the same
+     bytes), and the copy-up of a lower file on its first write happens at
+     write-back, so its failure (ENOSPC in the upper layer) is reported by
+     fsync(2) or close(2) rather than write(2), as on any page-cache
+     filesystem.  */
+  conn->want |= conn->capable & FUSE_CAP_WRITEBACK_CACHE;
   conn->max_write = 1 << 20;
   conn->max_readahead = 1 << 20;
   conn->max_background = 64;

@@ -5,6 +5,8 @@
 #define SBX_LOG_MODULE "fusefs"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/fuse.h>
@@ -61,11 +64,58 @@ log_from_libfuse (enum fuse_log_level level, const char *fmt, va_list ap)
    security.capability before every write(2) (GNU tar writes a file in
    pieces of at most 10 KiB: an untar made twice the requests without it).  */
 
+static uint64_t
+now_ns (void)
+{
+  struct timespec ts;
+
+  (void) clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* The next request.  The fd is non-blocking when fs->spin_ns is set: then
+   the receiver polls for up to that long before it sleeps in poll(2).
+
+   Why: a FUSE request is a round trip between two tasks, and on a VM
+   (guest_halt_poll_ns 0 here) each wake-up of a task on an idle vCPU is
+   an IPI and a halt exit, tens of microseconds.  A workload of small
+   requests (an untar makes 9 per file, a find 2 per directory) then runs
+   at the speed of wake-ups, not of the filesystem: the receiving thread
+   went to sleep after every reply and the client woke it on the other
+   vCPU for the next request.  Polling for a moment keeps the receiver on
+   its CPU, so the client's next request needs no wake-up at all; the
+   sched_yield() gives the CPU away at once to anything runnable on it
+   (the client itself, when the scheduler put both on one CPU).  Measured
+   on 2 vCPUs: an untar 1.8-2.5x, a stat walk 1.4x faster.  */
 static ssize_t
 channel_read (int fd, void *buf, size_t len, void *userdata)
 {
-  (void) userdata;
-  return read (fd, buf, len);
+  struct fusefs *fs = userdata;
+  uint64_t until = 0;
+
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, len);
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+
+      if (n >= 0 || errno != EAGAIN)
+        return n;
+      if (fs->spin_ns > 0)
+        {
+          uint64_t t = now_ns ();
+
+          if (until == 0)
+            until = t + fs->spin_ns;
+          if (t < until)
+            {
+              (void) sched_yield ();
+              continue;
+            }
+        }
+      /* ENODEV (unmounted) wakes it too; the read then says so.  */
+      if (poll (&p, 1, -1) < 0 && errno != EINTR)
+        return -1;
+    }
 }
 
 static ssize_t
@@ -408,6 +458,30 @@ receive_loop (struct fusefs *fs, struct fuse_session *se)
   return r < 0 ? r : 0;
 }
 
+/* How long the receiver polls for the next request (channel_read):
+   $SBX_FUSE_SPIN_US microseconds, by default 100 when this process may run
+   on more than one CPU, else 0 (polling would only take the CPU from the
+   client).  */
+static uint64_t
+spin_time_ns (void)
+{
+  const char *e = getenv ("SBX_FUSE_SPIN_US");
+  cpu_set_t set;
+
+  if (e && *e)
+    {
+      char *end;
+      unsigned long long us = strtoull (e, &end, 10);
+
+      if (*end == '\0' && us <= 1000000)
+        return us * 1000;
+      sbx_warn ("ignoring SBX_FUSE_SPIN_US=%s: not a number of microseconds up to 1000000", e);
+    }
+  if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) < 2)
+    return 0;
+  return 100 * 1000;
+}
+
 int
 fusefs_server_run (struct fusefs_server *s)
 {
@@ -416,13 +490,18 @@ fusefs_server_run (struct fusefs_server *s)
 
   pool_start (&pool);
   s->fs->pool = &pool;
-  s->fs->rbuf_size = 1 << 20;
-  s->fs->rbuf = xmalloc (s->fs->rbuf_size);
+  s->fs->spin_ns = spin_time_ns ();
+  if (s->fs->spin_ns > 0)
+    {
+      int fd = fuse_session_fd (s->se);
+      int fl = fcntl (fd, F_GETFL);
+
+      if (fl < 0 || fcntl (fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        s->fs->spin_ns = 0;
+    }
   r = receive_loop (s->fs, s->se);
   pool_stop (&pool);
   s->fs->pool = NULL;
-  free (s->fs->rbuf);
-  s->fs->rbuf = NULL;
   fuse_session_reset (s->se);
   if (r < 0)
     sbx_error_log ("the FUSE session ended with an error: %s", strerror (-r));
