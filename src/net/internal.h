@@ -40,6 +40,11 @@ struct tap_reply
 int tap_helper_start (pid_t target, const struct sbx_net_options *o, bool stay, pid_t *pid,
                       int *chan, int *tapfd, struct sbx_error **err);
 
+/* ---- lockdown.c ---- */
+
+/* Drop every capability and set no_new_privs (the helper, after the tap).  */
+int net_lockdown (struct sbx_error **err);
+
 /* ---- slirp.c: libslirp in the monitor's loop ---- */
 
 struct net_slirp;

@@ -122,6 +122,9 @@ net_portfwd_count (const struct net_portfwd *f)
 void
 net_portfwd_set_chan (struct net_portfwd *f, int chan)
 {
+  /* Never block the loop: a request the helper's queue cannot take now
+     resets that one connection.  */
+  (void) fcntl (chan, F_SETFL, fcntl (chan, F_GETFL) | O_NONBLOCK);
   f->chan = chan;
 }
 

@@ -193,6 +193,12 @@ helper_main (pid_t monitor, int userfd, int netfd, int chan, const struct sbx_ne
   if (err || ! stay)
     _exit (err ? 1 : 0);
   (void) close (tapfd);
+  if (net_lockdown (&err) < 0)
+    {
+      /* Serve nothing rather than serve unlocked.  */
+      sbx_error_clear (&err);
+      _exit (1);
+    }
   serve (chan);
   _exit (0);
 }
