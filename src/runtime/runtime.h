@@ -176,6 +176,9 @@ struct sbx_run_config
   bool init;
   bool read_only;
   bool keep_id;
+  /* Root emulation (fakeroot.c): in single-uid mode, fake the chown and
+     set*id families and device mknod.  Nothing in subuid mode.  */
+  bool fakeroot;
 };
 
 /* Run the container described by CFG in the foreground, as its monitor
