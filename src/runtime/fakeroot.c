@@ -17,16 +17,31 @@
      not confine, and the container is no less confined without it.
 
    Everything else is allowed.  The filter is built and loaded by the setup
-   child as its last step before execve, after no_new_privs.  */
+   child as its last step before execve, after no_new_privs.
+
+   apt drops privileges to its `_apt` user for downloads and then checks
+   that setgroups, setgid and setuid took effect; under the filter they did
+   not, and every method dies with "Could not switch group".  Charliecloud's
+   seccomp mode adds `-o APT::Sandbox::User=root` to apt commands in builds;
+   sbx instead points APT_CONFIG (unless the command's environment sets it)
+   at a one-line file with that setting in the container's /dev, a tmpfs
+   that no layer or commit sees.  apt reads APT_CONFIG before apt.conf.d,
+   so an image's own setting still wins.  */
 #define SBX_LOG_MODULE "fakeroot"
 #include <errno.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "runtime/internal.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/log.h"
+#include "util/strv.h"
+
+#define APT_CONF_PATH "/dev/.sbx-fakeroot-apt.conf"
 
 /* Faked whatever their arguments.  Names the library or the architecture
    does not know are skipped.  */
@@ -160,4 +175,24 @@ fakeroot_install (struct sbx_error **err)
   if (rc < 0)
     return sbx_err_code (err, -rc, "root emulation (--fakeroot): load the seccomp filter");
   return 0;
+}
+
+void
+fakeroot_apt_config (char ***env)
+{
+  static const char conf[]
+      = "// sbx --fakeroot: apt cannot switch to _apt where only one id is mapped.\n"
+        "APT::Sandbox::User \"root\";\n";
+  struct sbx_error *err = NULL;
+
+  if (sbx_env_get (*env, "APT_CONFIG") != NULL)
+    return;
+  if (sbx_fs_write_file_at (AT_FDCWD, APT_CONF_PATH, conf, strlen (conf), 0644, &err) < 0)
+    {
+      /* Only apt's downloads need it: say why, and carry on.  */
+      sbx_debug ("%s", err->msg);
+      sbx_error_free (err);
+      return;
+    }
+  sbx_env_set (env, "APT_CONFIG", APT_CONF_PATH);
 }

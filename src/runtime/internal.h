@@ -75,6 +75,10 @@ void fakeroot_filter_free (void *filter);
 /* Build and load it: from now on the chown and set*id families, setgroups
    and mknod of device nodes return 0 without effect.  Needs no_new_privs.  */
 int fakeroot_install (struct sbx_error **err);
+/* Let apt run as root where it cannot drop privileges: unless *ENV has
+   APT_CONFIG, write a file saying APT::Sandbox::User "root" in the
+   container's /dev and point APT_CONFIG at it.  Best effort.  */
+void fakeroot_apt_config (char ***env);
 
 /* ---- exec.c ---- */
 
