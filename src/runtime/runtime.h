@@ -198,6 +198,15 @@ int sbx_runtime_in_userns (const struct sbx_userns_plan *plan,
                            int (*fn) (void *arg, struct sbx_error **err), void *arg,
                            struct sbx_error **err);
 
+/* Become root of a new user namespace with PLAN's id maps (subuid mode:
+   0 is the user, 1..65536 the subordinate range; single mode: 0 is the
+   user) and a private mount namespace, and exec ARGV (found along $PATH)
+   with the caller's environment, working directory and view of the file
+   system: `sbx unshare`.  Returns only on failure, with *EXIT_CODE 125, or
+   126/127 when ARGV could not be executed.  Call it single-threaded.  */
+int sbx_runtime_exec_in_userns (const struct sbx_userns_plan *plan, char *const *argv,
+                                int *exit_code, struct sbx_error **err);
+
 /* Manifest digests ("sha256:…") of the images used by running containers
    of this user (NULL-terminated; free with sbx_strv_free).  */
 char **sbx_runtime_images_in_use (struct sbx_error **err);
