@@ -20,6 +20,10 @@ static const char unshare_help[]
       "126 when COMMAND cannot be executed, 127 when it is not found.\n"
       "\n"
       "Options:\n"
+      "      --fakeroot             root emulation as with `sbx run --fakeroot`: in\n"
+      "                             single-uid mode chown, set*id, setgroups and\n"
+      "                             mknod of devices succeed without effect (and\n"
+      "                             no_new_privs is set); nothing in subuid mode\n"
       "      --help                 show this help\n"
       "\n"
       "Examples:\n"
@@ -32,6 +36,7 @@ cli_unshare (const struct cli_globals *g, int argc, char **argv)
 {
   static const struct option opts[] = {
     { "help", no_argument, NULL, 'h' },
+    { "fakeroot", no_argument, NULL, 'f' },
     { NULL, 0, NULL, 0 },
   };
   const char *shell = getenv ("SHELL");
@@ -39,12 +44,16 @@ cli_unshare (const struct cli_globals *g, int argc, char **argv)
   struct sbx_userns_plan plan;
   struct sbx_error *err = NULL;
   int exit_code = SBX_EXIT_FAILURE;
+  bool fakeroot = false;
   int c;
 
   (void) g;
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+", opts, NULL)) != -1)
     switch (c)
       {
+      case 'f':
+        fakeroot = true;
+        break;
       case 'h':
         fputs (unshare_help, stdout);
         return 0;
@@ -52,7 +61,7 @@ cli_unshare (const struct cli_globals *g, int argc, char **argv)
         return cli_getopt_error ("unshare", c, argv);
       }
   sbx_userns_detect (&plan);
-  sbx_runtime_exec_in_userns (&plan, optind < argc ? argv + optind : default_argv, &exit_code,
-                              &err);
+  sbx_runtime_exec_in_userns (&plan, optind < argc ? argv + optind : default_argv, fakeroot,
+                              &exit_code, &err);
   return cli_report ("unshare", err, exit_code);
 }

@@ -111,8 +111,8 @@ map_writer_main (pid_t parent, const struct sbx_userns_plan *plan, int sock)
 }
 
 int
-sbx_runtime_exec_in_userns (const struct sbx_userns_plan *plan, char *const *argv, int *exit_code,
-                            struct sbx_error **err)
+sbx_runtime_exec_in_userns (const struct sbx_userns_plan *plan, char *const *argv, bool fakeroot,
+                            int *exit_code, struct sbx_error **err)
 {
   cleanup_close int mon = -1;
   cleanup_close int kid = -1;
@@ -164,6 +164,13 @@ sbx_runtime_exec_in_userns (const struct sbx_userns_plan *plan, char *const *arg
   if (! WIFEXITED (status) || WEXITSTATUS (status) != 0)
     return sbx_err (err, EIO, "the id-map helper failed (status %d)", status);
   (void) close (steal_fd (&mon));
+  if (fakeroot && plan->mode == SBX_USERNS_SINGLE
+      && (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || fakeroot_install (err) < 0))
+    {
+      if (*err == NULL)
+        sbx_err_errno (err, "set no_new_privs");
+      return -1;
+    }
   exec_command (argv, environ, exit_code, err);
   return -1;
 }
