@@ -33,6 +33,7 @@ static const struct cli_command commands[] = {
   { "load", "Load images from a tar archive", cli_load },
   { "import", "Make an image from a root filesystem tarball", cli_import },
   { "info", "Show what this host allows and the paths sbx uses", cli_info },
+  { "unshare", "Run a command as root of sbx's user namespace", cli_unshare },
   { "version", "Show the sbx version", cli_version },
 };
 

@@ -39,6 +39,7 @@ int cli_push (const struct cli_globals *g, int argc, char **argv);
 int cli_login (const struct cli_globals *g, int argc, char **argv);
 int cli_logout (const struct cli_globals *g, int argc, char **argv);
 int cli_info (const struct cli_globals *g, int argc, char **argv);
+int cli_unshare (const struct cli_globals *g, int argc, char **argv);
 int cli_version (const struct cli_globals *g, int argc, char **argv);
 
 /* Print "sbx: CMD: MSG" for a bad flag and return 125.  */

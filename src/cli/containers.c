@@ -244,6 +244,7 @@ container_config (struct sbx_store *s, const struct sbx_container *c, struct run
     .init = c->init,
     .read_only = c->read_only,
     .keep_id = c->keep_id,
+    .fakeroot = c->fakeroot,
   };
   if (cli_net_parse_mode (c->network ? c->network : "slirp", &h->net, err) < 0
       || cli_net_resolve (&h->net, c->publish, c->publish_all, h->img->config->exposed_ports,

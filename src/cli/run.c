@@ -62,6 +62,11 @@ static const char run_help[]
       "      --add-host NAME:IP     add a line to /etc/hosts (IP host-gateway: the host)\n"
       "      --dns IP               use this name server instead of slirp's forwarder\n"
       "      --userns MODE          keep-id: map your uid to itself instead of root\n"
+      "      --fakeroot             root emulation for package managers: in single-uid\n"
+      "                             mode (no /etc/subuid range) chown, set*id,\n"
+      "                             setgroups and mknod of devices succeed without\n"
+      "                             effect; in subuid mode ids are real and this\n"
+      "                             does nothing\n"
       "      --read-only            mount the root filesystem read-only\n"
       "      --name NAME            name the container (kept until `sbx rm` unless --rm)\n"
       "      --rm                   remove the container when it exits (--rootfs\n"
@@ -192,6 +197,7 @@ enum
   OPT_CAP_DROP,
   OPT_NETWORK,
   OPT_USERNS,
+  OPT_FAKEROOT,
   OPT_READ_ONLY,
   OPT_RM,
   OPT_PULL,
@@ -224,6 +230,7 @@ parse_flags (struct run_opts *o, int argc, char **argv)
     { "network", required_argument, NULL, OPT_NETWORK },
     { "net", required_argument, NULL, OPT_NETWORK },
     { "userns", required_argument, NULL, OPT_USERNS },
+    { "fakeroot", no_argument, NULL, OPT_FAKEROOT },
     { "read-only", no_argument, NULL, OPT_READ_ONLY },
     { "rm", no_argument, NULL, OPT_RM },
     { "pull", required_argument, NULL, OPT_PULL },
@@ -341,6 +348,9 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         break;
       case OPT_READ_ONLY:
         o->cfg.read_only = true;
+        break;
+      case OPT_FAKEROOT:
+        o->cfg.fakeroot = true;
         break;
       case OPT_RM:
         o->autoremove = true;
@@ -510,6 +520,7 @@ run_kept (const struct cli_globals *g, struct run_opts *o, const char *image_nam
   c->init = o->cfg.init;
   c->read_only = o->cfg.read_only;
   c->keep_id = o->cfg.keep_id;
+  c->fakeroot = o->cfg.fakeroot;
   c->autoremove = o->autoremove;
   c->created = time (NULL);
   c->exit_code = -1;

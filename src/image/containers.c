@@ -104,6 +104,7 @@ record_json (const struct sbx_container *c)
   json_object_set_new (o, "init", json_boolean (c->init));
   json_object_set_new (o, "read_only", json_boolean (c->read_only));
   json_object_set_new (o, "keep_id", json_boolean (c->keep_id));
+  json_object_set_new (o, "fakeroot", json_boolean (c->fakeroot));
   json_object_set_new (o, "autoremove", json_boolean (c->autoremove));
   json_object_set_new (o, "created", json_integer (c->created));
   json_object_set_new (o, "started", json_integer (c->started));
@@ -180,6 +181,7 @@ parse_record (const char *text, size_t len, struct sbx_container **out, struct s
   c->init = json_is_true (json_object_get (o, "init"));
   c->read_only = json_is_true (json_object_get (o, "read_only"));
   c->keep_id = json_is_true (json_object_get (o, "keep_id"));
+  c->fakeroot = json_is_true (json_object_get (o, "fakeroot"));
   c->autoremove = json_is_true (json_object_get (o, "autoremove"));
   c->created = json_integer_value (json_object_get (o, "created"));
   c->started = json_integer_value (json_object_get (o, "started"));

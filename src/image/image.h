@@ -269,6 +269,7 @@ struct sbx_container
   char *upper;      /* absolute path of the writable layer ("" with read_only) */
   char *work;
   bool tty, interactive, init, read_only, keep_id, autoremove;
+  bool fakeroot;   /* --fakeroot */
   int64_t created; /* unix seconds */
   int64_t started;
   int64_t finished;

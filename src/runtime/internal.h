@@ -66,6 +66,20 @@ int mounts_make_readonly (const char *path, bool recursive, struct sbx_error **e
 /* Restrict the bounding set to MASK and clear inheritable and ambient.  */
 int caps_apply (uint64_t mask, struct sbx_error **err);
 
+/* ---- fakeroot.c: root emulation in single-uid mode ---- */
+
+/* Build the root-emulation filter (a libseccomp scmp_filter_ctx, not loaded)
+   into *OUT; free it with fakeroot_filter_free().  */
+int fakeroot_filter_new (void **out, struct sbx_error **err);
+void fakeroot_filter_free (void *filter);
+/* Build and load it: from now on the chown and set*id families, setgroups
+   and mknod of device nodes return 0 without effect.  Needs no_new_privs.  */
+int fakeroot_install (struct sbx_error **err);
+/* Let apt run as root where it cannot drop privileges: unless *ENV has
+   APT_CONFIG, write a file saying APT::Sandbox::User "root" in the
+   container's /dev and point APT_CONFIG at it.  Best effort.  */
+void fakeroot_apt_config (char ***env);
+
 /* ---- exec.c ---- */
 
 /* Find ARGV[0] along PATH from ENV and execve it.  Returns only on failure,

@@ -176,6 +176,9 @@ struct sbx_run_config
   bool init;
   bool read_only;
   bool keep_id;
+  /* Root emulation (fakeroot.c): in single-uid mode, fake the chown and
+     set*id families and device mknod.  Nothing in subuid mode.  */
+  bool fakeroot;
 };
 
 /* Run the container described by CFG in the foreground, as its monitor
@@ -194,6 +197,17 @@ int sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_p
 int sbx_runtime_in_userns (const struct sbx_userns_plan *plan,
                            int (*fn) (void *arg, struct sbx_error **err), void *arg,
                            struct sbx_error **err);
+
+/* Become root of a new user namespace with PLAN's id maps (subuid mode:
+   0 is the user, 1..65536 the subordinate range; single mode: 0 is the
+   user) and a private mount namespace, and exec ARGV (found along $PATH)
+   with the caller's environment, working directory and view of the file
+   system: `sbx unshare`.  FAKEROOT: in single mode, set no_new_privs and
+   install the root-emulation filter of `sbx run --fakeroot` first.
+   Returns only on failure, with *EXIT_CODE 125, or 126/127 when ARGV could
+   not be executed.  Call it single-threaded.  */
+int sbx_runtime_exec_in_userns (const struct sbx_userns_plan *plan, char *const *argv,
+                                bool fakeroot, int *exit_code, struct sbx_error **err);
 
 /* Manifest digests ("sha256:…") of the images used by running containers
    of this user (NULL-terminated; free with sbx_strv_free).  */

@@ -215,6 +215,14 @@ setup_child_main (const struct setup_ctx *ctx)
     }
   if (tie_to_monitor (ctx->sync_fd, &err) < 0)
     FAIL (err);
+  /* Seccomp last (STYLE.md B7): only root emulation for now, and only where
+     real ids are missing.  */
+  if (cfg->fakeroot && ctx->single_mode)
+    {
+      fakeroot_apt_config (&env);
+      if (fakeroot_install (&err) < 0)
+        FAIL (err);
+    }
   /* Only the sync socket (close-on-exec) and stdio survive into the
      command; everything else sbx inherited is marked close-on-exec.  */
   (void) syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
