@@ -91,6 +91,21 @@ brace_word (struct lex *lx, struct sbx_strbuf *word, struct sbx_error **err)
   return 0;
 }
 
+/* TEXT with control characters as \xNN: a message stays one line even when
+   it quotes a here-document.  */
+static char *
+one_line (const char *text)
+{
+  struct sbx_strbuf sb = SBX_STRBUF_INIT;
+
+  for (; *text; text++)
+    if ((unsigned char) *text < 0x20 || *text == 0x7f)
+      sbx_strbuf_addf (&sb, "\\x%02x", (unsigned char) *text);
+    else
+      sbx_strbuf_addch (&sb, *text);
+  return sbx_strbuf_detach (&sb);
+}
+
 static int
 apply_modifier (const char *name, const char *value, char op, bool colon, const char *word,
                 struct sbx_strbuf *out, struct sbx_error **err)
@@ -111,10 +126,13 @@ apply_modifier (const char *name, const char *value, char op, bool colon, const 
           sbx_strbuf_addstr (out, value);
           return 0;
         }
-      return sbx_err (err, EINVAL, "%s: %s", name,
-                      *word ? word
-                      : set ? "is not allowed to be empty"
-                            : "is not allowed to be unset");
+      {
+        cleanup_free char *msg = one_line (*word ? word
+                                           : set ? "is not allowed to be empty"
+                                                 : "is not allowed to be unset");
+
+        return sbx_err (err, EINVAL, "%s: %s", name, msg);
+      }
     }
   return sbx_err (err, EINVAL, "unsupported modifier (%c) in substitution", op);
 }
@@ -149,10 +167,15 @@ process_brace (struct lex *lx, struct sbx_strbuf *out, struct sbx_error **err)
   if (c < 0)
     return sbx_err (err, EINVAL, "syntax error: missing '}'");
   if (c != '-' && c != '+' && c != '?')
-    return sbx_err (err, EINVAL,
-                    colon ? "unsupported modifier (%c) in substitution"
-                          : "missing ':' in substitution (%c)",
-                    c);
+    {
+      char ch[2] = { (char) c, '\0' };
+      cleanup_free char *shown = one_line (ch);
+
+      return sbx_err (err, EINVAL,
+                      colon ? "unsupported modifier (%s) in substitution"
+                            : "missing ':' in substitution (%s)",
+                      shown);
+    }
   op = c;
   if (brace_word (lx, &word, err) < 0)
     return -1;

@@ -138,6 +138,21 @@ TEST (expand_nesting_is_bounded)
   EXPECT_STRSTR (err->msg, "nested too deeply");
 }
 
+/* Found by fuzz-dockerfile: the character after a name, and the word of
+   ${VAR:?word}, were printed as is,
+   and a newline (from a here-document) split the message.  */
+TEST (expand_error_message_stays_one_line)
+{
+  cleanup_free char *out = NULL;
+  cleanup_error struct sbx_error *err = NULL;
+
+  ASSERT_EQ (sbx_build_expand_heredoc ("U${y\n}\n", '\\', vars, &out, &err), -1);
+  EXPECT_STREQ (err->msg, "missing ':' in substitution (\\x0a)");
+  sbx_error_clear (&err);
+  ASSERT_EQ (sbx_build_expand_heredoc ("${Y:?a\nb}", '\\', vars, &out, &err), -1);
+  EXPECT_STREQ (err->msg, "Y: a\\x0ab");
+}
+
 TEST (expand_no_vars)
 {
   cleanup_free char *out = NULL;

@@ -303,6 +303,8 @@ TEST (plan_copy_errors)
   EXPECT_PLAN_ERR ("FROM a\nCOPY a $NONE\n", NULL,
                    "Dockerfile:2: COPY: the destination is empty after expansion");
   EXPECT_PLAN_ERR ("FROM a\nCOPY ${X a\n", NULL, "Dockerfile:2: COPY: syntax error: missing '}'");
+  EXPECT_PLAN_ERR ("FROM a\nCOPY <<EOF /x\n${y\n}\nEOF\n", NULL,
+                   "Dockerfile:2: COPY: <<EOF: missing ':' in substitution (\\x0a)");
 }
 
 TEST (plan_value_errors)
