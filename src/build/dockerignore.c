@@ -212,8 +212,10 @@ build_glob_match (const char *pattern, const char *path)
 
   if (! is_valid_pattern (pattern))
     return -1;
-  /* Memoize unless the table would be huge (then only slower).  */
-  if (! __builtin_mul_overflow (m.plen + 1, m.slen + 1, &cells) && cells <= (1u << 22))
+  /* Only stars backtrack: memoize for them, unless the table would be huge
+     (then only slower).  */
+  if (strchr (pattern, '*') != NULL && ! __builtin_mul_overflow (m.plen + 1, m.slen + 1, &cells)
+      && cells <= (1u << 20))
     m.failed = xcalloc (cells, 1);
   ok = match_at (&m, 0, 0);
   free (m.failed);
