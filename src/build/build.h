@@ -167,10 +167,13 @@ typedef int (*sbx_build_base_fn) (void *arg, const char *image, struct sbx_build
 
 struct sbx_build_plan_opts
 {
-  char *const *build_args; /* --build-arg "K=V" (a bare "K": not set), NULL-terminated or NULL */
-  const char *target;      /* --target: a stage name, or NULL for the last stage */
-  const char *platform;    /* "os/arch[/variant]" for TARGETPLATFORM & co; NULL: this host */
-  sbx_build_base_fn base;  /* NULL: images bring nothing */
+  /* --build-arg "K=V", NULL-terminated or NULL.  A bare "K" counts as given
+     (no unused warning if some ARG declares it) but sets nothing: the CLI
+     resolves Docker's "take K from my environment" before this.  */
+  char *const *build_args;
+  const char *target;     /* --target: a stage name, or NULL for the last stage */
+  const char *platform;   /* "os/arch[/variant]" for TARGETPLATFORM & co; NULL: this host */
+  sbx_build_base_fn base; /* NULL: images bring nothing */
   void *base_arg;
 };
 
@@ -191,7 +194,7 @@ struct sbx_build_source
                 heredoc becomes the text; full heredocs are kept for the
                 shell), or script (a lone heredoc that starts with "#!": the
                 executor writes it to a file and runs it), run_args,
-                network ("default", "none", "host")
+                network ("default", "none", "host"; borrowed from NODE)
    CMD, ENTRYPOINT  argv (shell form wrapped in the SHELL, as Docker)
    SHELL        argv = the new shell
    ENV, LABEL   kvs (expanded)
