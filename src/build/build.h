@@ -9,8 +9,10 @@
    store or the runtime: the executor (a later part of this module) walks
    the plan, runs RUN steps through the runtime and COPY/ADD through the
    layer writer.  Every error message is one line that starts with
-   "FILE:LINE: INSTRUCTION: ", e.g. "Dockerfile:7: COPY: --from needs a
-   value".  */
+   "FILE:LINE: " and the instruction when there is one ("Dockerfile:7:
+   COPY: --from needs a value", "Dockerfile:3: unknown instruction: FETCH");
+   only errors about no line (an unknown --target, a base image the
+   callback could not give) start with "FILE: ".  */
 
 #include <stdbool.h>
 #include <stddef.h>
