@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* Shared by the files of src/build/ and its unit tests only.  */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "build/build.h"
+
+struct sbx_error;
+
+/* ---- lexer.c ---- */
+
+/* One logical line: an instruction with its continuations joined (the
+   escape character and the newline removed, comment lines inside dropped)
+   and, for RUN/COPY/ADD, the here-documents that follow it.  */
+struct build_line
+{
+  unsigned line; /* where the instruction starts */
+  char *text;
+  struct sbx_build_heredoc *heredocs;
+  size_t n_heredocs;
+};
+
+struct build_lexer
+{
+  const char *file;
+  const char *p, *end; /* what is left to read */
+  unsigned lineno;     /* lines consumed so far */
+  char escape;
+  bool in_directives; /* parser directives are still allowed */
+  bool seen_escape;
+  char *syntax;
+  char **notes;
+};
+
+void build_lexer_init (struct build_lexer *lx, const char *file, const char *text, size_t len);
+void build_lexer_release (struct build_lexer *lx);
+/* Read the parser directives at the top (# escape=, # syntax=).  */
+int build_lex_directives (struct build_lexer *lx, struct sbx_error **err);
+/* The next logical line: 1 and *OUT, 0 at the end, -1 on error.  */
+int build_lex_next (struct build_lexer *lx, struct build_line *out, struct sbx_error **err);
+void build_line_release (struct build_line *l);
+void build_heredocs_free (struct sbx_build_heredoc *h, size_t n);
+
+/* Split TEXT into words at unquoted blanks, keeping quotes and escapes in
+   the words (BuildKit's parseWords); an unterminated quote ends the last
+   word.  */
+char **build_split_words (const char *text, char escape);
+/* Whether WORD is a here-document marker ([N]<<[-]NAME, NAME possibly
+   quoted): fills NAME (free() it), CHOMP and EXPAND.  */
+bool build_parse_heredoc_word (const char *word, char escape, char **name, bool *chomp,
+                               bool *expand);
+
+/* ---- parser.c ---- */
+
+int build_kw_lookup (const char *word, size_t len, enum sbx_build_kw *out);
+/* Parse one logical line into *NODE (zeroed by the caller; it takes the
+   line's heredocs).  INNER is set for the instruction of an ONBUILD.  What
+   is ignored is added to *NOTES.  */
+int build_parse_line (const char *file, char escape, struct build_line *l, bool inner,
+                      struct sbx_build_node *node, char ***notes, struct sbx_error **err);
+void build_node_release (struct sbx_build_node *n);
+/* A Go duration ("1m30s", "500ms", "0") in nanoseconds.  */
+int build_parse_duration (const char *s, int64_t *out);
+/* Flag NAME of N (the first, for repeated flags), or NULL.  */
+const struct sbx_build_flag *build_node_flag (const struct sbx_build_node *n, const char *name);
+
+/* ---- dockerignore.c ---- */
+
+/* Go's filepath.Clean on a '/'-separated path (free() it).  */
+char *build_path_clean (const char *path);
+/* Go filepath.Match plus `**` (any number of directories) on '/'-separated
+   PATH.  -1 for a malformed PATTERN.  */
+int build_glob_match (const char *pattern, const char *path);
+
+/* ---- plan.c, plan-step.c ---- */
+
+/* What a stage has accumulated so far.  */
+struct stage_state
+{
+  char **env;   /* ENV, "K=V" (the base's first) */
+  char **args;  /* ARG values in scope, "K=V" */
+  char **shell; /* SHELL */
+  char *workdir;
+  char *user;
+};
+
+struct planner
+{
+  const struct sbx_build_ast *ast;
+  const struct sbx_build_plan_opts *opts;
+  struct sbx_build_plan *plan;
+  char **build_args;    /* --build-arg values, "K=V" */
+  char **given;         /* every --build-arg name */
+  char **auto_args;     /* TARGETPLATFORM & co */
+  char **meta;          /* resolved meta ARGs, "K=V" */
+  char **meta_declared; /* names declared before the first FROM */
+  char ***declared;     /* per stage: the ARG names it declares */
+  size_t *stage_first;  /* per stage: index of its FROM node */
+  size_t *stage_end;    /* per stage: one past its last node */
+};
+
+bool plan_is_proxy_arg (const char *name);
+/* FIRST, then SECOND's entries for names FIRST lacks (free with sbx_strv_free).  */
+char **plan_vars (char *const *first, char *const *second);
+/* Expand WORD for node N; errors get N's "FILE:LINE: KW" prefix.  */
+int plan_expand (const struct planner *pl, const struct sbx_build_node *n, char *const *vars,
+                 const char *word, char **out, struct sbx_error **err);
+int plan_node_err (const struct planner *pl, const struct sbx_build_node *n, struct sbx_error **err,
+                   const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+/* Record that stage STAGE (SIZE_MAX: the meta scope) declares ARG NAME.  */
+void plan_mark_consumed (struct planner *pl, size_t stage, const char *name);
+void plan_add_dep (struct sbx_build_stage *s, int dep);
+/* Plan STEP (node, kw set) of stage STAGE, updating ST.  */
+int plan_step (struct planner *pl, size_t stage, struct stage_state *st,
+               struct sbx_build_step *step, struct sbx_error **err);
