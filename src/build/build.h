@@ -18,7 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/runtime.h"
+#include "util/digest.h"
+
 struct sbx_error;
+struct sbx_store;
 
 /* ---- the AST (lexer.c, parser.c) ---- */
 
@@ -298,3 +302,38 @@ bool sbx_build_ignore_is_excluded (const struct sbx_build_ignore *ig, const char
 /* Whether the directory DIR, excluded itself, may still hold paths that a
    `!` pattern re-includes (so a walker must descend into it).  */
 bool sbx_build_ignore_may_reinclude (const struct sbx_build_ignore *ig, const char *dir);
+
+/* ---- the executor (exec.c, exec-copy.c) ---- */
+
+/* Give the manifest digest of IMAGE (a FROM or COPY --from reference) in
+   the store, pulling it first when missing (or always, with --pull): the
+   CLI's job, since the build module may not speak to registries.  */
+typedef int (*sbx_build_image_fn) (void *arg, const char *image, struct sbx_digest *manifest,
+                                   struct sbx_error **err);
+/* Unpack the layers of the stored image MANIFEST that are not unpacked yet.  */
+typedef int (*sbx_build_unpack_fn) (void *arg, const struct sbx_digest *manifest,
+                                    struct sbx_error **err);
+
+struct sbx_build_exec_opts
+{
+  struct sbx_store *store;
+  const struct sbx_userns_plan *plan;
+  enum sbx_storage_driver driver;
+  enum sbx_network_mode network;     /* RUN's default network (slirp, or none without tun) */
+  const struct sbx_net_options *net; /* slirp's options */
+  const char *context;               /* the build context directory */
+  const struct sbx_build_ignore *ignore;
+  bool no_cache;
+  sbx_build_image_fn image;
+  sbx_build_unpack_fn unpack;
+  void *cb_arg;
+};
+
+/* Build PLAN's needed stages in order; *MANIFEST gets the target stage's
+   image.  Progress ("STEP i/N: …", "--> CACHED", "--> <id>") goes to
+   stderr, RUN output to the inherited stdout/stderr.  Each step's result
+   is cached under ROOT/build-cache/ by its parent image, its instruction
+   and, for COPY/ADD, the content of its inputs.  Errors start with
+   "FILE:LINE: INSTRUCTION: ".  */
+int sbx_build_exec (const struct sbx_build_plan *plan, const struct sbx_build_exec_opts *o,
+                    struct sbx_digest *manifest, struct sbx_error **err);

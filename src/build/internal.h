@@ -116,3 +116,15 @@ void plan_add_dep (struct sbx_build_stage *s, int dep);
 /* Plan STEP (node, kw set) of stage STAGE, updating ST.  */
 int plan_step (struct planner *pl, size_t stage, struct stage_state *st,
                struct sbx_build_step *step, struct sbx_error **err);
+
+/* ---- exec-copy.c ---- */
+
+/* What COPY/ADD step S brings from the context directory CONTEXT (its
+   sources expanded with glob(3), .dockerignore IG applied): with HASH, the
+   content is hashed into it (for the cache key); with STAGEFD >= 0 the
+   files are copied into the directory STAGEFD at the step's destination,
+   with its --chown (numeric) and --chmod.  Errors have no location.  */
+struct sbx_sha256;
+int build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
+                     const struct sbx_build_step *s, struct sbx_sha256 *hash, int stagefd,
+                     struct sbx_error **err);

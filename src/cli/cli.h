@@ -25,6 +25,7 @@ struct cli_command
 int cli_main (int argc, char **argv);
 
 int cli_run (const struct cli_globals *g, int argc, char **argv);
+int cli_build (const struct cli_globals *g, int argc, char **argv);
 int cli_pull (const struct cli_globals *g, int argc, char **argv);
 int cli_images (const struct cli_globals *g, int argc, char **argv);
 int cli_rmi (const struct cli_globals *g, int argc, char **argv);

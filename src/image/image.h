@@ -235,6 +235,34 @@ int sbx_store_find_image (struct sbx_store *s, const char *what, struct sbx_dige
 char *sbx_image_config_add_layer (const char *config_json, const struct sbx_digest *diff_id,
                                   char *const *cmd, const char *created_by, const char *created,
                                   struct sbx_error **err);
+/* The config of an empty image (FROM scratch) for this host's platform.  */
+char *sbx_image_config_scratch (void);
+
+/* Changes to an image config's "config" object (what a Dockerfile's
+   metadata instructions do).  NULL / 0 members change nothing.  */
+struct sbx_image_config_edit
+{
+  char *const *env;           /* "K=V": set K, replacing an earlier K */
+  char *const *labels;        /* "K=V": set label K */
+  char *const *exposed_ports; /* "8888/tcp": added */
+  char *const *volumes;       /* added */
+  const char *workdir;
+  const char *user;
+  const char *stop_signal;
+  char *const *shell;
+  char *const *entrypoint; /* also resets Cmd, as Docker does */
+  char *const *cmd;
+  char *const *health_test; /* Docker's Test: "NONE" | "CMD" args… | "CMD-SHELL" text */
+  int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
+  int health_retries;
+  const char *onbuild;    /* appended to OnBuild */
+  const char *created_by; /* non-NULL: a history entry with empty_layer */
+  const char *created;    /* RFC 3339, for the history entry and "created" */
+};
+
+/* A new config: CONFIG_JSON with E applied.  */
+char *sbx_image_config_edit (const char *config_json, const struct sbx_image_config_edit *e,
+                             struct sbx_error **err);
 /* An OCI image manifest for CONFIG and LAYERS (media types, digests, sizes).  */
 char *sbx_manifest_build (const struct sbx_descriptor *config, const struct sbx_descriptor *layers,
                           size_t n_layers);

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* COPY and ADD from the build context: expand the sources, hash them for
+   the cache key, copy them into a staging directory that becomes a layer.  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build/internal.h"
+#include "util/cleanup.h"
+#include "util/digest.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/parse.h"
+#include "util/strv.h"
+#include "util/xalloc.h"
+
+struct copy_ctx
+{
+  const struct sbx_build_ignore *ig;
+  struct sbx_sha256 *hash;
+  bool copy;
+  long uid, gid; /* -1: keep */
+  int chmod;     /* -1: keep */
+};
+
+static int
+cmp_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static char **
+sorted_entries (int dirfd, const char *rel, struct sbx_error **err)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+  char **names;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        (void) close (fd);
+      return sbx_err_errno (err, "read `%s`", *rel ? rel : "."), NULL;
+    }
+  names = sbx_strv_dup (NULL);
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      sbx_strv_push (&names, de->d_name);
+  qsort (names, sbx_strv_len (names), sizeof (char *), cmp_names);
+  return names;
+}
+
+static int
+apply_meta (struct copy_ctx *c, int dstdir, const char *name, bool is_link, struct sbx_error **err)
+{
+  if ((c->uid >= 0 || c->gid >= 0)
+      && fchownat (dstdir, name, (uid_t) c->uid, (gid_t) c->gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return sbx_err_errno (err, "chown `%s`", name);
+  if (c->chmod >= 0 && ! is_link && fchmodat (dstdir, name, (mode_t) c->chmod, 0) < 0)
+    return sbx_err_errno (err, "chmod `%s`", name);
+  return 0;
+}
+
+static int copy_entry (struct copy_ctx *c, int srcdir, const char *name, const char *rel,
+                       int dstdir, const char *dstname, struct sbx_error **err);
+
+static int
+copy_dir_contents (struct copy_ctx *c, int src, const char *rel, int dst, struct sbx_error **err)
+{
+  cleanup_strv char **names = sorted_entries (src, rel, err);
+  size_t i;
+
+  if (names == NULL)
+    return -1;
+  for (i = 0; names[i]; i++)
+    {
+      cleanup_free char *sub = *rel ? xasprintf ("%s/%s", rel, names[i]) : xstrdup (names[i]);
+
+      if (copy_entry (c, src, names[i], sub, dst, names[i], err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+copy_file (struct copy_ctx *c, int srcdir, const char *name, const struct stat *st, int dstdir,
+           const char *dstname, struct sbx_error **err)
+{
+  cleanup_close int in = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int out = -1;
+  char buf[65536];
+  ssize_t n;
+
+  if (in < 0)
+    return sbx_err_errno (err, "open `%s`", name);
+  if (c->copy)
+    {
+      (void) unlinkat (dstdir, dstname, 0);
+      out = openat (dstdir, dstname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    st->st_mode & 07777);
+      if (out < 0)
+        return sbx_err_errno (err, "create `%s`", dstname);
+    }
+  while ((n = read (in, buf, sizeof buf)) > 0)
+    {
+      if (c->hash)
+        sbx_sha256_update (c->hash, buf, (size_t) n);
+      for (ssize_t off = 0; out >= 0 && off < n;)
+        {
+          ssize_t w = write (out, buf + off, (size_t) (n - off));
+
+          if (w < 0 && errno != EINTR)
+            return sbx_err_errno (err, "write `%s`", dstname);
+          off += w > 0 ? w : 0;
+        }
+    }
+  if (n < 0)
+    return sbx_err_errno (err, "read `%s`", name);
+  if (out >= 0 && fchmod (out, st->st_mode & 07777) < 0)
+    return sbx_err_errno (err, "chmod `%s`", dstname);
+  return c->copy ? apply_meta (c, dstdir, dstname, false, err) : 0;
+}
+
+static int
+copy_dir (struct copy_ctx *c, int srcdir, const char *name, const char *rel, const struct stat *st,
+          int dstdir, const char *dstname, struct sbx_error **err)
+{
+  cleanup_close int src = openat (srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int dst = -1;
+
+  if (src < 0)
+    return sbx_err_errno (err, "open `%s`", rel);
+  if (c->copy)
+    {
+      if (mkdirat (dstdir, dstname, st->st_mode & 07777) < 0 && errno != EEXIST)
+        return sbx_err_errno (err, "mkdir `%s`", dstname);
+      if (apply_meta (c, dstdir, dstname, false, err) < 0)
+        return -1;
+      dst = openat (dstdir, dstname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (dst < 0)
+        return sbx_err_errno (err, "open `%s`", dstname);
+    }
+  return copy_dir_contents (c, src, rel, dst, err);
+}
+
+static int
+copy_entry (struct copy_ctx *c, int srcdir, const char *name, const char *rel, int dstdir,
+            const char *dstname, struct sbx_error **err)
+{
+  struct stat st;
+
+  if (fstatat (srcdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return sbx_err_errno (err, "stat `%s`", rel);
+  if (*rel && sbx_build_ignore_is_excluded (c->ig, rel)
+      && ! (S_ISDIR (st.st_mode) && sbx_build_ignore_may_reinclude (c->ig, rel)))
+    return 0;
+  if (c->hash)
+    {
+      cleanup_free char *h = xasprintf ("%s%c%o%c", rel, 0, (unsigned) st.st_mode, 0);
+
+      sbx_sha256_update (c->hash, h, strlen (rel) + 1 + strlen (h + strlen (rel) + 1) + 1);
+    }
+  if (S_ISDIR (st.st_mode))
+    return copy_dir (c, srcdir, name, rel, &st, dstdir, dstname, err);
+  if (S_ISREG (st.st_mode))
+    return copy_file (c, srcdir, name, &st, dstdir, dstname, err);
+  if (S_ISLNK (st.st_mode))
+    {
+      char target[4096];
+      ssize_t n = readlinkat (srcdir, name, target, sizeof target - 1);
+
+      if (n < 0)
+        return sbx_err_errno (err, "readlink `%s`", rel);
+      target[n] = '\0';
+      if (c->hash)
+        sbx_sha256_update (c->hash, target, (size_t) n + 1);
+      if (! c->copy)
+        return 0;
+      (void) unlinkat (dstdir, dstname, 0);
+      if (symlinkat (target, dstdir, dstname) < 0)
+        return sbx_err_errno (err, "symlink `%s`", dstname);
+      return apply_meta (c, dstdir, dstname, true, err);
+    }
+  return 0; /* sockets, fifos, devices: not copied */
+}
+
+/* Make the directories of PATH (absolute, in the stage) and open the last
+   one.  */
+static int
+open_dest_dir (int stagefd, const char *path, struct sbx_error **err)
+{
+  const char *rel = path + strspn (path, "/");
+
+  if (*rel == '\0')
+    return openat (stagefd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (sbx_fs_mkdir_p_in_root (stagefd, rel, 0755, err) < 0)
+    return -1;
+  return sbx_fs_open_in_root (stagefd, rel, O_RDONLY | O_DIRECTORY, 0, err);
+}
+
+static int
+parse_chown (const char *spec, struct copy_ctx *c, struct sbx_error **err)
+{
+  cleanup_free char *u = xstrdup (spec);
+  char *colon = strchr (u, ':');
+  char *end;
+
+  if (colon)
+    *colon = '\0';
+  errno = 0;
+  c->uid = strtol (u, &end, 10);
+  if (*u == '\0' || *end || c->uid < 0 || errno)
+    return sbx_err (err, ENOTSUP, "--chown `%s`: only numeric ids are supported yet", spec);
+  c->gid = c->uid;
+  if (colon)
+    {
+      c->gid = strtol (colon + 1, &end, 10);
+      if (colon[1] == '\0' || *end || c->gid < 0)
+        return sbx_err (err, ENOTSUP, "--chown `%s`: only numeric ids are supported yet", spec);
+    }
+  return 0;
+}
+
+/* A context path that stays inside the context.  */
+static bool
+is_inside (const char *rel)
+{
+  const char *p = rel;
+
+  while (*p)
+    {
+      size_t n = strcspn (p, "/");
+
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        return false;
+      p += n;
+      p += strspn (p, "/");
+    }
+  return true;
+}
+
+static int
+copy_heredoc (struct copy_ctx *c, const struct sbx_build_source *src, int dstfd,
+              const char *dstname, struct sbx_error **err)
+{
+  size_t len = strlen (src->content);
+
+  if (c->hash)
+    sbx_sha256_update (c->hash, src->content, len + 1);
+  if (! c->copy)
+    return 0;
+  if (sbx_fs_write_file_at (dstfd, dstname, src->content, len, 0644, err) < 0)
+    return -1;
+  return apply_meta (c, dstfd, dstname, false, err);
+}
+
+static int
+copy_source (struct copy_ctx *c, int ctxfd, const char *rel, int dstfd, const char *dstname,
+             struct sbx_error **err)
+{
+  struct stat st;
+
+  if (fstatat (ctxfd, rel, &st, 0) < 0)
+    return sbx_err_errno (err, "`%s`", rel);
+  if (S_ISDIR (st.st_mode))
+    {
+      cleanup_close int src = openat (ctxfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int dst = -1;
+
+      if (src < 0)
+        return sbx_err_errno (err, "open `%s`", rel);
+      if (c->copy)
+        {
+          dst = dstname ? openat (dstfd, dstname, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                        : openat (dstfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+          if (dst < 0)
+            return sbx_err_errno (err, "open the destination of `%s`", rel);
+        }
+      return copy_dir_contents (c, src, strcmp (rel, ".") == 0 ? "" : rel, dst, err);
+    }
+  return copy_entry (c, ctxfd, rel, rel, dstfd, dstname, err);
+}
+
+int
+build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
+                 const struct sbx_build_step *s, struct sbx_sha256 *hash, int stagefd,
+                 struct sbx_error **err)
+{
+  struct copy_ctx c
+      = { .ig = ig, .hash = hash, .copy = stagefd >= 0, .uid = -1, .gid = -1, .chmod = s->chmod };
+  cleanup_close int ctxfd = open (context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int destdir = -1;
+  size_t dlen = strlen (s->dest);
+  bool dest_is_dir = dlen > 0 && s->dest[dlen - 1] == '/';
+  cleanup_strv char **matches = sbx_strv_dup (NULL);
+  size_t i;
+
+  if (ctxfd < 0)
+    return sbx_err_errno (err, "open the build context `%s`", context);
+  if (s->chown && parse_chown (s->chown, &c, err) < 0)
+    return -1;
+  for (i = 0; i < s->n_sources; i++)
+    {
+      const char *p = s->sources[i].path;
+      cleanup_free char *pat = NULL;
+      glob_t g = { 0 };
+      size_t k, n0 = sbx_strv_len (matches);
+
+      if (p == NULL)
+        continue;
+      p += strspn (p, "/");
+      if (! is_inside (p))
+        return sbx_err (err, EPERM, "`%s` is outside the build context", s->sources[i].path);
+      pat = xasprintf ("%s/%s", context, *p ? p : ".");
+      if (glob (pat, GLOB_NOSORT, NULL, &g) == 0)
+        for (k = 0; k < g.gl_pathc; k++)
+          {
+            const char *m = g.gl_pathv[k] + strlen (context) + 1;
+
+            if (*m == '\0' || strcmp (m, ".") == 0 || ! sbx_build_ignore_is_excluded (ig, m))
+              sbx_strv_push (&matches, *m ? m : ".");
+          }
+      globfree (&g);
+      if (sbx_strv_len (matches) == n0)
+        return sbx_err (err, ENOENT, "`%s`: no such file or directory in the build context",
+                        s->sources[i].path);
+    }
+  qsort (matches, sbx_strv_len (matches), sizeof (char *), cmp_names);
+  if (sbx_strv_len (matches) + (s->n_sources - sbx_strv_len (matches)) > 1)
+    dest_is_dir = true;
+  for (i = 0; matches[i]; i++)
+    {
+      struct stat st;
+
+      if (fstatat (ctxfd, matches[i], &st, 0) == 0 && S_ISDIR (st.st_mode))
+        dest_is_dir = true;
+    }
+  if (c.copy)
+    {
+      cleanup_free char *dir = NULL;
+
+      if (dest_is_dir)
+        dir = xstrdup (s->dest);
+      else
+        {
+          char *slash;
+
+          dir = xstrdup (s->dest);
+          slash = strrchr (dir, '/');
+          slash[1] = '\0';
+        }
+      destdir = open_dest_dir (stagefd, dir, err);
+      if (destdir < 0)
+        return -1;
+    }
+  for (i = 0; i < s->n_sources; i++)
+    if (s->sources[i].path == NULL
+        && copy_heredoc (&c, &s->sources[i], destdir,
+                         dest_is_dir ? s->sources[i].name : strrchr (s->dest, '/') + 1, err)
+               < 0)
+      return -1;
+  for (i = 0; matches[i]; i++)
+    {
+      const char *base = strrchr (matches[i], '/');
+      const char *name = dest_is_dir ? (base ? base + 1 : matches[i]) : strrchr (s->dest, '/') + 1;
+      struct stat st;
+
+      if (fstatat (ctxfd, matches[i], &st, 0) == 0 && S_ISDIR (st.st_mode))
+        name = NULL; /* its contents go into the destination itself */
+      if (copy_source (&c, ctxfd, matches[i], destdir, name, err) < 0)
+        return -1;
+    }
+  return 0;
+}
