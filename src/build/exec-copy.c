@@ -261,20 +261,43 @@ copy_heredoc (struct copy_ctx *c, const struct sbx_build_source *src, int dstfd,
   return apply_meta (c, dstfd, dstname, false, err);
 }
 
+/* Stat REL of the context with every symlink on the way resolved inside
+   the context (openat2 RESOLVE_IN_ROOT, or the verified walk): a link in
+   the context never makes COPY read outside it.  The last component is not
+   followed (a symlink is copied as one).  */
+static int
+stat_in_context (int ctxfd, const char *rel, struct stat *st)
+{
+  struct sbx_error *ignored = NULL;
+  cleanup_close int fd = sbx_fs_open_in_root (ctxfd, rel, O_PATH | O_NOFOLLOW, 0, &ignored);
+
+  sbx_error_clear (&ignored);
+  return fd < 0 ? -1 : fstat (fd, st);
+}
+
 static int
 copy_source (struct copy_ctx *c, int ctxfd, const char *rel, int dstfd, const char *dstname,
              struct sbx_error **err)
 {
+  cleanup_close int src = -1;
+  cleanup_close int parent = -1;
+  cleanup_free char *dir = NULL;
+  const char *slash = strrchr (rel, '/');
   struct stat st;
 
-  if (fstatat (ctxfd, rel, &st, 0) < 0)
+  /* Open it, or for a non-directory its parent, resolved inside the
+     context; then work relative to that fd only.  */
+  src = sbx_fs_open_in_root (ctxfd, rel, O_PATH | O_NOFOLLOW, 0, err);
+  if (src < 0)
+    return sbx_err_prefix (err, "`%s`", rel);
+  if (fstat (src, &st) < 0)
     return sbx_err_errno (err, "`%s`", rel);
   if (S_ISDIR (st.st_mode))
     {
-      cleanup_close int src = openat (ctxfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int dirfd = openat (src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       cleanup_close int dst = -1;
 
-      if (src < 0)
+      if (dirfd < 0)
         return sbx_err_errno (err, "open `%s`", rel);
       if (c->copy)
         {
@@ -283,9 +306,13 @@ copy_source (struct copy_ctx *c, int ctxfd, const char *rel, int dstfd, const ch
           if (dst < 0)
             return sbx_err_errno (err, "open the destination of `%s`", rel);
         }
-      return copy_dir_contents (c, src, strcmp (rel, ".") == 0 ? "" : rel, dst, err);
+      return copy_dir_contents (c, dirfd, strcmp (rel, ".") == 0 ? "" : rel, dst, err);
     }
-  return copy_entry (c, ctxfd, rel, rel, dstfd, dstname, err);
+  dir = slash ? xstrndup (rel, (size_t) (slash - rel)) : xstrdup (".");
+  parent = sbx_fs_open_in_root (ctxfd, dir, O_PATH | O_DIRECTORY, 0, err);
+  if (parent < 0)
+    return sbx_err_prefix (err, "`%s`", rel);
+  return copy_entry (c, parent, slash ? slash + 1 : rel, rel, dstfd, dstname, err);
 }
 
 int
@@ -318,8 +345,19 @@ build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
       p += strspn (p, "/");
       if (! is_inside (p))
         return sbx_err (err, EPERM, "`%s` is outside the build context", s->sources[i].path);
-      pat = xasprintf ("%s/%s", context, *p ? p : ".");
-      if (glob (pat, GLOB_NOSORT, NULL, &g) == 0)
+      if (strpbrk (p, "*?[\\") == NULL)
+        {
+          /* A plain path: no host glob(3), which would follow the
+             context's symlinks on the host; copy_source resolves it inside
+             the context.  */
+          struct stat st;
+
+          if (stat_in_context (ctxfd, *p ? p : ".", &st) == 0
+              && (*p == '\0' || ! sbx_build_ignore_is_excluded (ig, p)))
+            sbx_strv_push (&matches, *p ? p : ".");
+        }
+      else if ((pat = xasprintf ("%s/%s", context, p)) != NULL
+               && glob (pat, GLOB_NOSORT, NULL, &g) == 0)
         for (k = 0; k < g.gl_pathc; k++)
           {
             const char *m = g.gl_pathv[k] + strlen (context) + 1;
@@ -339,7 +377,7 @@ build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
     {
       struct stat st;
 
-      if (fstatat (ctxfd, matches[i], &st, 0) == 0 && S_ISDIR (st.st_mode))
+      if (stat_in_context (ctxfd, matches[i], &st) == 0 && S_ISDIR (st.st_mode))
         dest_is_dir = true;
     }
   if (c.copy)
@@ -372,7 +410,7 @@ build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
       const char *name = dest_is_dir ? (base ? base + 1 : matches[i]) : strrchr (s->dest, '/') + 1;
       struct stat st;
 
-      if (fstatat (ctxfd, matches[i], &st, 0) == 0 && S_ISDIR (st.st_mode))
+      if (stat_in_context (ctxfd, matches[i], &st) == 0 && S_ISDIR (st.st_mode))
         name = NULL; /* its contents go into the destination itself */
       if (copy_source (&c, ctxfd, matches[i], destdir, name, err) < 0)
         return -1;

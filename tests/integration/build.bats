@@ -60,6 +60,26 @@ deep"
   refute_output --partial "secret"
 }
 
+@test "build: COPY resolves symlinks inside the context, never outside it" {
+  mkdir -p "$BATS_TEST_TMPDIR/outside" "$CTX/in"
+  echo host-secret >"$BATS_TEST_TMPDIR/outside/secret.txt"
+  echo inside >"$CTX/in/file.txt"
+  # A directory link pointing out of the context, and an absolute one
+  # that, resolved in the context, names the context's own in/.
+  ln -s "$BATS_TEST_TMPDIR/outside" "$CTX/escape"
+  ln -s /in "$CTX/abs"
+  printf 'FROM localhost/bb\nCOPY escape/secret.txt /got\n' >"$CTX/Dockerfile"
+  run sbx build -t localhost/b-esc "$CTX"
+  assert_failure
+  assert_output --partial "Dockerfile:2: COPY"
+  printf 'FROM localhost/bb\nCOPY abs/file.txt /got\n' >"$CTX/Dockerfile"
+  run sbx build -t localhost/b-abs "$CTX"
+  assert_success
+  run sbx run --rm localhost/b-abs cat /got
+  assert_success
+  assert_output "inside"
+}
+
 @test "build: a rebuild with nothing changed is CACHED and runs no RUN" {
   echo data >"$CTX/data"
   printf 'FROM localhost/bb\nENV A=1\nRUN echo RAN-DONE | tr A-Z a-z\nCOPY data /data\nCMD ["true"]\n' \
