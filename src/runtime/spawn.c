@@ -271,6 +271,34 @@ net_release (struct sbx_net **net)
   sbx_net_close (*net);
 }
 
+/* While the monitor carries a network, writes to sockets whose peer went
+   away (libslirp's, the published ports') must fail with EPIPE, not kill
+   it: SIGPIPE is ignored from the moment the container is cloned (the
+   child keeps its own dispositions) until the network is closed.  Merely
+   blocking it is not enough: a SIGPIPE left pending would be delivered
+   when the mask is restored, and sbx would die with 141 after its
+   container ended.  Setting SIG_IGN also discards a pending one.  */
+struct sigpipe_guard
+{
+  bool armed;
+  struct sigaction old;
+};
+
+static void
+sigpipe_guard_arm (struct sigpipe_guard *g)
+{
+  struct sigaction ign = { .sa_handler = SIG_IGN };
+
+  g->armed = sigaction (SIGPIPE, &ign, &g->old) == 0;
+}
+
+static void
+sigpipe_guard_release (struct sigpipe_guard *g)
+{
+  if (g->armed)
+    (void) sigaction (SIGPIPE, &g->old, NULL);
+}
+
 /* One line per published port on stderr (stdout is the container's), and
    with SSH_CONNECTION the tunnel a user runs on their own computer to reach
    a loopback-bound port of this (remote) host.  */
@@ -446,7 +474,9 @@ int
 sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan *plan,
                  int *exit_code, struct sbx_error **err)
 {
-  /* Declared first, closed last: after the container and its state.  */
+  /* Declared first, released last: SIGPIPE is ignored until the network
+     is closed, and the network outlives the container and its state.  */
+  __attribute__ ((cleanup (sigpipe_guard_release))) struct sigpipe_guard pipe_guard = { 0 };
   __attribute__ ((cleanup (net_release))) struct sbx_net *net = NULL;
   __attribute__ ((cleanup (state_guard_release))) struct state_guard state
       = { .statefd = -1, .lockfd = -1 };
@@ -516,6 +546,8 @@ sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan 
     .inside_gid = cfg->keep_id ? plan->gid : 0,
     .single_mode = plan->mode == SBX_USERNS_SINGLE,
   };
+  if (net)
+    sigpipe_guard_arm (&pipe_guard);
   return start_container (&ctx, plan, net, exit_code, err);
 }
 
