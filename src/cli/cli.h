@@ -115,8 +115,12 @@ int cli_pick_driver (const char *want, enum sbx_storage_driver *out, struct sbx_
 const char *cli_driver_name (enum sbx_storage_driver d);
 /* Run kept container C in the foreground, record its exit, remove it when
    autoremove.  Returns its exit code, or -1 with *ERR (C->exit_code then
-   holds 125/126/127).  */
-int cli_run_container (struct sbx_store *s, struct sbx_container *c, struct sbx_error **err);
+   holds 125/126/127).  With DETACH, return 0 as soon as its command runs
+   (the monitor goes on in the background and records the exit).  */
+int cli_run_container (struct sbx_store *s, struct sbx_container *c, bool detach,
+                       struct sbx_error **err);
+/* Block until no monitor runs container ID and its exit is recorded.  */
+int cli_wait_container (struct sbx_store *s, const char *id);
 /* Remove C (in a user namespace).  */
 int cli_remove_container (struct sbx_store *s, const struct sbx_container *c,
                           struct sbx_error **err);
@@ -154,6 +158,21 @@ int cli_net_check_add_host (const char *spec, struct sbx_error **err);
 int cli_net_check_ip (const char *what, const char *ip, struct sbx_error **err);
 
 int cli_port (const struct cli_globals *g, int argc, char **argv);
+/* Docker's PORTS column for the running container ID (free() it).  */
+char *cli_ports_summary (const char *id);
+
+/* ---- lifecycle.c ---- */
+int cli_logs (const struct cli_globals *g, int argc, char **argv);
+int cli_stop (const struct cli_globals *g, int argc, char **argv);
+int cli_restart (const struct cli_globals *g, int argc, char **argv);
+int cli_kill (const struct cli_globals *g, int argc, char **argv);
+int cli_wait (const struct cli_globals *g, int argc, char **argv);
+int cli_exec (const struct cli_globals *g, int argc, char **argv);
+int cli_top (const struct cli_globals *g, int argc, char **argv);
+/* `inspect` of a container: its record and state, or NULL when WHAT names
+   no container.  */
+struct sbx_json;
+struct sbx_json *cli_container_inspect (struct sbx_store *store, const char *what);
 
 /* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
 char *cli_config_dir (void);

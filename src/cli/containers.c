@@ -13,6 +13,8 @@
 #include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -22,6 +24,7 @@
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -279,19 +282,48 @@ cli_remove_container (struct sbx_store *s, const struct sbx_container *c, struct
   return cli_store_op (&plan, remove_fn, &a, err);
 }
 
-int
-cli_run_container (struct sbx_store *s, struct sbx_container *c, struct sbx_error **err)
+/* The detached monitor's end of the start-up report: one NUL byte when the
+   command runs, or "CODE MESSAGE" when the container could not start.  */
+static void
+report_start (int fd, int code, const struct sbx_error *e)
+{
+  cleanup_free char *msg = e ? xasprintf ("%d %s", code, e->msg) : NULL;
+  struct sbx_error *ignored = NULL;
+
+  if (sbx_write_all (fd, msg ? msg : "", msg ? strlen (msg) : 1, &ignored) < 0)
+    sbx_error_clear (&ignored);
+}
+
+static int
+run_attached (struct sbx_store *s, struct sbx_container *c, int ready_fd, struct sbx_error **err)
 {
   __attribute__ ((cleanup (run_holder_release))) struct run_holder h = { 0 };
+  cleanup_free char *log = NULL;
   struct sbx_run_config cfg;
   struct sbx_userns_plan plan;
   struct sbx_error *local = NULL;
   int exit_code = SBX_EXIT_FAILURE;
   int r;
 
+  cleanup_free char *dir = sbx_container_dir (s, c->id);
+  cleanup_free char *lock = xasprintf ("%s/monitor.lock", dir);
+  /* Held until the exit is recorded: `sbx wait` waits on it.  (The
+     runtime's state lock goes earlier, with the state directory.)  */
+  cleanup_close int lockfd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+  if (lockfd >= 0)
+    (void) flock (lockfd, LOCK_EX);
   if (container_config (s, c, &h, &cfg, err) < 0)
     return -1;
+  if (ready_fd >= 0)
+    {
+      log = xasprintf ("%s/ctr.log", dir);
+      cfg.detached = true;
+      cfg.log_path = log;
+      cfg.ready_fd = ready_fd;
+    }
   c->started = time (NULL);
+  c->finished = 0;
   if (sbx_container_save (s, c, err) < 0)
     return -1;
   sbx_userns_detect (&plan);
@@ -311,6 +343,8 @@ cli_run_container (struct sbx_store *s, struct sbx_container *c, struct sbx_erro
       sbx_warn ("%s", local->msg);
       sbx_error_clear (&local);
     }
+  if (lockfd >= 0)
+    (void) close (steal_fd (&lockfd));
   if (r < 0)
     {
       /* The exit code travels with the error for 126/127.  */
@@ -318,6 +352,102 @@ cli_run_container (struct sbx_store *s, struct sbx_container *c, struct sbx_erro
       return -1;
     }
   return exit_code;
+}
+
+/* `run -d`, `start`: the monitor goes on alone — a grandchild in a session
+   of its own (no controlling terminal: logout and the death of the
+   starting shell's process group do not reach it), its own output to
+   monitor.log, the container's to ctr.log — and this process returns once
+   the command runs, or with the reason it could not start.  */
+static int
+run_detached (struct sbx_store *s, struct sbx_container *c, struct sbx_error **err)
+{
+  cleanup_close int rd = -1;
+  cleanup_close int wr = -1;
+  char buf[512];
+  ssize_t n;
+  int fds[2], status;
+  pid_t pid;
+
+  if (pipe2 (fds, O_CLOEXEC) < 0)
+    return sbx_err_errno (err, "pipe");
+  rd = fds[0];
+  wr = fds[1];
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    return sbx_err_errno (err, "fork");
+  if (pid == 0)
+    {
+      struct sbx_error *e = NULL;
+      cleanup_free char *dir = sbx_container_dir (s, c->id);
+      cleanup_free char *mlog = xasprintf ("%s/monitor.log", dir);
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      int out = open (mlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      int r;
+
+      (void) close (rd);
+      if (setsid () < 0 || (pid = fork ()) < 0)
+        _exit (125);
+      if (pid > 0)
+        _exit (0);
+      (void) dup2 (null, STDIN_FILENO);
+      (void) dup2 (null, STDOUT_FILENO);
+      (void) dup2 (out >= 0 ? out : null, STDERR_FILENO);
+      r = run_attached (s, c, wr, &e);
+      if (r < 0)
+        {
+          sbx_error_log ("%s", e->msg);
+          report_start (wr, c->exit_code >= 126 ? c->exit_code : SBX_EXIT_FAILURE, e);
+        }
+      else
+        report_start (wr, 0, NULL); /* it ran (and maybe ended already) */
+      _exit (r < 0 ? SBX_EXIT_FAILURE : r);
+    }
+  (void) close (steal_fd (&wr));
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  do
+    n = read (rd, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 && buf[0] == '\0')
+    return 0;
+  if (n <= 0)
+    return sbx_err (err, EIO,
+                    "the container's monitor ended before the container started (see "
+                    "monitor.log in its directory)");
+  buf[n] = '\0';
+  {
+    char *sp = strchr (buf, ' ');
+    int code = atoi (buf);
+
+    c->exit_code = code >= 126 ? code : SBX_EXIT_FAILURE;
+    return sbx_err_raw (err, EIO, sp ? sp + 1 : buf);
+  }
+}
+
+int
+cli_wait_container (struct sbx_store *s, const char *id)
+{
+  cleanup_free char *dir = sbx_container_dir (s, id);
+  cleanup_free char *lock = xasprintf ("%s/monitor.lock", dir);
+  cleanup_close int fd = open (lock, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return 0;
+  while (flock (fd, LOCK_SH) < 0)
+    if (errno != EINTR)
+      return -1;
+  return 0;
+}
+
+int
+cli_run_container (struct sbx_store *s, struct sbx_container *c, bool detach,
+                   struct sbx_error **err)
+{
+  if (detach)
+    return run_detached (s, c, err);
+  return run_attached (s, c, -1, err);
 }
 
 /* ---- ps ---- */
@@ -418,13 +548,14 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
       return cli_report ("ps", err, SBX_EXIT_FAILURE);
     }
   if (! quiet && ! json)
-    printf ("%-12s  %-28s  %-24s  %-16s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-            "CREATED", "STATUS", "NAMES");
+    printf ("%-12s  %-28s  %-24s  %-16s  %-28s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+            "CREATED", "STATUS", "PORTS", "NAMES");
   for (i = 0; i < n; i++)
     {
       struct sbx_container *k = list[i];
       bool running = sbx_runtime_monitor_pid (k->id) > 0;
       cleanup_free char *cmd = joined_argv (k->argv);
+      cleanup_free char *ports = running ? cli_ports_summary (k->id) : xstrdup ("");
       char created[64], status[96];
 
       /* A --rm container whose sbx was killed: finish its removal now.  */
@@ -456,13 +587,14 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
           sbx_json_set_str (o, "Status", status);
           sbx_json_set_int (o, "ExitCode", k->exit_code);
           sbx_json_set_str (o, "StorageDriver", k->driver);
+          sbx_json_set_str (o, "Ports", ports);
           sbx_json_append (arr, o);
         }
       else if (quiet)
         printf ("%.*s\n", notrunc ? 64 : 12, k->id);
       else
-        printf ("%-12.12s  %-28.28s  %-24.24s  %-16s  %-28s  %s\n", k->id,
-                k->image_name ? k->image_name : "", cmd, created, status, k->name);
+        printf ("%-12.12s  %-28.28s  %-24.24s  %-16s  %-28s  %-28s  %s\n", k->id,
+                k->image_name ? k->image_name : "", cmd, created, status, ports, k->name);
     }
   if (json)
     {
@@ -543,21 +675,23 @@ cli_start (const struct cli_globals *g, int argc, char **argv)
   struct sbx_container *k = NULL;
   struct sbx_store *store = NULL;
   struct sbx_error *err = NULL;
-  bool interactive = false;
+  bool interactive = false, attach = false;
   int c, r;
 
   while ((c = getopt_long (argc, argv, "+:ai", opts, NULL)) != -1)
     switch (c)
       {
       case 'a':
+        attach = true;
         break;
       case 'i':
         interactive = true;
         break;
       case 'h':
         printf ("Usage: sbx start [-a] [-i] CONTAINER\n\nRun a stopped container again, with "
-                "the changes in its writable layer,\nattached to this terminal (-a is the only "
-                "mode until detached containers land).\n");
+                "the changes in its writable layer:\nin the background (its output goes to "
+                "`sbx logs`), or attached to this\nterminal with -a, exiting with its status.\n"
+                "\nExamples:\n  sbx start web\n  sbx start -a -i shell\n");
         return 0;
       default:
         return cli_getopt_error ("start", c, argv);
@@ -576,7 +710,9 @@ cli_start (const struct cli_globals *g, int argc, char **argv)
     {
       k->interactive |= interactive;
       k->autoremove = false;
-      r = cli_run_container (store, k, &err);
+      r = cli_run_container (store, k, ! attach, &err);
+      if (r == 0 && ! attach)
+        printf ("%s\n", argv[optind]);
     }
   if (r < 0)
     r = cli_report (NULL, err, k->exit_code >= 126 ? k->exit_code : SBX_EXIT_FAILURE);

@@ -449,19 +449,23 @@ cli_inspect (const struct cli_globals *g, int argc, char **argv)
           return cli_usage_error ("inspect", "invalid --format `%s`: expected json", optarg);
         break;
       case 'h':
-        printf ("Usage: sbx inspect IMAGE...\n\nShow images' ids, names, manifests and configs "
-                "as a JSON array.\n");
+        printf ("Usage: sbx inspect CONTAINER|IMAGE...\n\nShow containers' records and state, "
+                "or images' ids, names, manifests\nand configs, as a JSON array.\n\nExamples:\n"
+                "  sbx inspect web\n  sbx inspect busybox\n");
         return 0;
       default:
         return cli_getopt_error ("inspect", c, argv);
       }
   if (optind >= argc)
-    return cli_usage_error ("inspect", "no image given");
+    return cli_usage_error ("inspect", "no container or image given");
   if (cli_open_store (g, &store, &err) < 0)
     return cli_report ("inspect", err, SBX_EXIT_FAILURE);
   for (i = optind; i < argc; i++)
     {
-      struct sbx_json *o = inspect_one (store, argv[i], &err);
+      struct sbx_json *o = cli_container_inspect (store, argv[i]);
+
+      if (o == NULL)
+        o = inspect_one (store, argv[i], &err);
 
       if (o == NULL)
         {

@@ -19,6 +19,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
 
@@ -142,6 +143,38 @@ cli_net_apply (struct cli_net *n, struct sbx_run_config *cfg)
   cfg->net = &n->opts;
   cfg->ports = n->ports;
   cfg->n_ports = n->n_ports;
+}
+
+/* "127.0.0.1:8888->8888/tcp, …" for `ps`, from the running container's
+   state (Docker's PORTS column); "" when it publishes nothing.  */
+char *
+cli_ports_summary (const char *id)
+{
+  cleanup_strbuf struct sbx_strbuf sb = SBX_STRBUF_INIT;
+  struct sbx_error *ignored = NULL;
+  cleanup_free char *state = sbx_runtime_state_dir (&ignored);
+  cleanup_free char *path = NULL;
+  cleanup_free char *text = NULL;
+  const char *line;
+
+  sbx_error_clear (&ignored);
+  if (state == NULL)
+    return xstrdup ("");
+  path = xasprintf ("%s/%s/ports", state, id);
+  text = sbx_fs_read_file_at (AT_FDCWD, path, 1 << 20, NULL, &ignored);
+  sbx_error_clear (&ignored);
+  /* Lines "8888/tcp -> 127.0.0.1:8888".  */
+  for (line = text ? text : ""; *line;)
+    {
+      const char *end = strchrnul (line, '\n');
+      const char *arrow = strstr (line, " -> ");
+
+      if (arrow && arrow < end)
+        sbx_strbuf_addf (&sb, "%s%.*s->%.*s", sb.len ? ", " : "", (int) (end - arrow - 4),
+                         arrow + 4, (int) (arrow - line), line);
+      line = *end ? end + 1 : end;
+    }
+  return sbx_strbuf_detach (&sb);
 }
 
 /* ---- sbx port ---- */

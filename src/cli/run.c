@@ -45,6 +45,8 @@ static const char run_help[]
       "                             /etc/passwd\n"
       "  -h, --hostname NAME        container host name\n"
       "      --entrypoint CMD       run CMD with COMMAND as its arguments\n"
+      "  -d, --detach               run in the background: print the container's id\n"
+      "                             once its command runs (see sbx logs, stop, exec)\n"
       "  -t, --tty                  allocate a pseudo-terminal\n"
       "  -i, --interactive          with -t: relay stdin to the terminal\n"
       "      --init                 run a small reaper as PID 1 that forwards signals\n"
@@ -80,7 +82,8 @@ static const char run_help[]
       "  echo hello | sbx run --rootfs ./rootfs cat\n"
       "  sbx run --rootfs ./rootfs -v \"$PWD:$PWD\" -w \"$PWD\" sh -c 'ls'\n"
       "  sbx run --rootfs ./rootfs -it sh\n"
-      "  sbx run --rm -p 8888:8888 jupyterlab\n";
+      "  sbx run --rm -p 8888:8888 jupyterlab\n"
+      "  sbx run -d --name lab -p 8888:8888 jupyterlab && sbx logs -f lab\n";
 
 struct run_opts
 {
@@ -107,6 +110,7 @@ struct run_opts
   const char *network; /* --network as given, or NULL: slirp */
   char **publish;      /* -p as given */
   bool publish_all;    /* -P */
+  bool detach;         /* -d */
   char **add_hosts;
   char **dns;
   struct cli_net net;
@@ -239,6 +243,7 @@ parse_flags (struct run_opts *o, int argc, char **argv)
     { "tmpfs", required_argument, NULL, OPT_TMPFS },
     { "publish", required_argument, NULL, 'p' },
     { "publish-all", no_argument, NULL, 'P' },
+    { "detach", no_argument, NULL, 'd' },
     { "add-host", required_argument, NULL, OPT_ADD_HOST },
     { "dns", required_argument, NULL, OPT_DNS },
     { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
@@ -248,7 +253,7 @@ parse_flags (struct run_opts *o, int argc, char **argv)
   struct sbx_error *err = NULL;
   int c, r;
 
-  while ((c = getopt_long (argc, argv, "+:e:v:w:u:h:tip:P", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:e:v:w:u:h:tip:Pd", opts, NULL)) != -1)
     switch (c)
       {
       case OPT_ROOTFS:
@@ -327,6 +332,9 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         break;
       case 'P':
         o->publish_all = true;
+        break;
+      case 'd':
+        o->detach = true;
         break;
       case OPT_ADD_HOST:
         if (cli_net_check_add_host (optarg, &err) < 0)
@@ -529,7 +537,9 @@ run_kept (const struct cli_globals *g, struct run_opts *o, const char *image_nam
   (void) cli_container_layer_dirs (store, c->id, &c->upper, &c->work);
   r = sbx_container_create (store, c, &err);
   if (r == 0)
-    r = cli_run_container (store, c, &err);
+    r = cli_run_container (store, c, o->detach, &err);
+  if (r == 0 && o->detach)
+    printf ("%s\n", c->id);
   sbx_store_close (store);
   if (r < 0)
     return cli_report (NULL, err, c->exit_code >= 126 ? c->exit_code : SBX_EXIT_FAILURE);
@@ -582,7 +592,7 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
     }
   if ((r = build_argv (&o, img ? img->config : NULL, first, argc, argv)) != 0)
     return r;
-  if (o.cfg.interactive && o.cfg.tty && ! isatty (STDIN_FILENO))
+  if (! o.detach && o.cfg.interactive && o.cfg.tty && ! isatty (STDIN_FILENO))
     return cli_usage_error ("run",
                             "the input device is not a TTY (drop -t, or run from a terminal)");
   if (sbx_caps_resolve (o.cap_add, o.cap_drop, &o.cfg.caps, &err) < 0)
@@ -590,6 +600,9 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
 
   if (img)
     return run_kept (g, &o, argv[optind]);
+  if (o.detach)
+    return cli_usage_error ("run", "-d needs an image: a --rootfs container is not kept, so "
+                                   "nothing could show its logs or stop it");
 
   if (cli_net_parse_mode (o.network ? o.network : "slirp", &o.net, &err) < 0
       || cli_net_resolve (&o.net, o.publish, o.publish_all, NULL, o.dns, o.network != NULL, &err)

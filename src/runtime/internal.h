@@ -54,6 +54,17 @@ struct setup_ctx
 
 __attribute__ ((noreturn)) void setup_child_main (const struct setup_ctx *ctx);
 
+/* Shared with enter.c (sbx exec).  A pty in the current mount namespace's
+   devpts, its master sent to the monitor, the slave made the controlling
+   terminal and stdio (CONSOLE: also bound on /dev/console).  */
+int setup_tty (int sync_fd, bool console, struct sbx_error **err);
+/* setgroups/setresgid/setresuid to U unless it is who we are inside.  */
+struct sbx_user;
+int setup_switch_user (const struct sbx_user *u, uid_t inside_uid, gid_t inside_gid,
+                       bool single_mode, struct sbx_error **err);
+/* Default dispositions and an empty mask, for the command.  */
+void setup_reset_signals (void);
+
 /* ---- mounts.c ---- */
 
 int mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err);
@@ -114,6 +125,10 @@ struct monitor_ctx
   bool tty;
   bool interactive;
   struct sbx_net *net; /* --network slirp, or NULL */
+  int log_fd;          /* detached: the log file, and the pipes of the */
+  int out_fd;          /* container's stdout and stderr; -1 otherwise */
+  int err_fd;
+  int ready_fd; /* detached: written once the command runs, or -1 */
 };
 
 /* Drive the container until it ends: forward signals, relay the tty, turn a

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/internal.h"
@@ -17,6 +18,7 @@
 #include "util/fd.h"
 #include "util/log.h"
 #include "util/pollv.h"
+#include "util/strbuf.h"
 
 /* The monitor's loop (DESIGN.md §2): one poll() over the sync socket, a
    signalfd, with -t the terminal and the pty master, and with --network
@@ -66,6 +68,69 @@ relay (int in, int out)
   return true;
 }
 
+/* Append BUF to the log as k8s-file lines (podman's format, which
+   `sbx logs` reads): "TIME STREAM F text" for a complete line, "P" for a
+   partial one (its end comes in a later line).  */
+static void
+log_chunk (int logfd, const char *stream, const char *buf, size_t n)
+{
+  cleanup_strbuf struct sbx_strbuf sb = SBX_STRBUF_INIT;
+  struct sbx_error *ignored = NULL;
+  struct timespec ts;
+  struct tm tm;
+  char stamp[64];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  while (n > 0)
+    {
+      const char *nl = memchr (buf, '\n', n);
+      size_t len = nl ? (size_t) (nl - buf) : n;
+
+      sbx_strbuf_addf (&sb, "%s.%09ldZ %s %c ", stamp, ts.tv_nsec, stream, nl ? 'F' : 'P');
+      sbx_strbuf_add (&sb, buf, len);
+      sbx_strbuf_addch (&sb, '\n');
+      len += nl ? 1 : 0;
+      buf += len;
+      n -= len;
+    }
+  if (sb.len && sbx_write_all (logfd, sb.buf, sb.len, &ignored) < 0)
+    sbx_error_clear (&ignored);
+}
+
+/* Read what is available from IN into the log; false at end of input.  */
+static bool
+relay_to_log (int in, int logfd, const char *stream)
+{
+  char buf[65536];
+  ssize_t n = read (in, buf, sizeof buf);
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (n <= 0)
+    return false;
+  log_chunk (logfd, stream, buf, (size_t) n);
+  return true;
+}
+
+/* The pty master (-t) or a log pipe: copy what it has; false at its end.  */
+static bool
+relay_output (const struct monitor_ctx *m, int in, const char *stream)
+{
+  if (m->log_fd >= 0)
+    return relay_to_log (in, m->log_fd, stream);
+  return relay (in, STDOUT_FILENO);
+}
+
+static void
+close_fd (int *fd)
+{
+  if (*fd >= 0)
+    (void) close (*fd);
+  *fd = -1;
+}
+
 struct monitor_state
 {
   struct sbx_error *report; /* what the setup child said went wrong */
@@ -74,6 +139,9 @@ struct monitor_state
   bool sync_open;
   bool exited;
   int wait_status;
+  int out; /* detached: the container's stdout and stderr pipes */
+  int err;
+  bool ready_sent;
 };
 
 static int
@@ -158,17 +226,34 @@ handle_signal (struct monitor_ctx *m, struct monitor_state *st, struct sbx_error
   return 0;
 }
 
+/* After the container's end: what is still in *FD (processes of the
+   container may hold it a moment longer), then close it.  */
+static void
+drain (const struct monitor_ctx *m, int *fd, const char *stream)
+{
+  while (*fd >= 0)
+    {
+      struct pollfd p = { .fd = *fd, .events = POLLIN };
+
+      if (poll (&p, 1, 100) <= 0 || ! relay_output (m, *fd, stream))
+        break;
+    }
+  close_fd (fd);
+}
+
 int
 monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
 {
-  struct monitor_state st = { .master = -1, .sync_open = true, .report_status = 125 };
+  struct monitor_state st = {
+    .master = -1, .sync_open = true, .report_status = 125, .out = m->out_fd, .err = m->err_fd
+  };
   __attribute__ ((cleanup (raw_tty_restore))) struct raw_tty raw = { 0 };
   __attribute__ ((cleanup (sbx_pollv_release))) struct sbx_pollv pv = SBX_POLLV_INIT;
   bool stdin_open = m->tty && m->interactive;
 
   while (! st.exited)
     {
-      long sig_i, sync_i = -1, master_i = -1, stdin_i = -1;
+      long sig_i, sync_i = -1, master_i = -1, stdin_i = -1, out_i = -1, err_i = -1;
       int timeout = -1;
       int r;
 
@@ -180,6 +265,10 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
         master_i = (long) sbx_pollv_add (&pv, st.master, POLLIN);
       if (st.master >= 0 && stdin_open)
         stdin_i = (long) sbx_pollv_add (&pv, STDIN_FILENO, POLLIN);
+      if (st.out >= 0)
+        out_i = (long) sbx_pollv_add (&pv, st.out, POLLIN);
+      if (st.err >= 0)
+        err_i = (long) sbx_pollv_add (&pv, st.err, POLLIN);
       if (m->net)
         sbx_net_poll_fill (m->net, &pv, &timeout);
 
@@ -195,6 +284,15 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
         {
           if (handle_sync (m, &st, err) < 0)
             return -1;
+          if (! st.sync_open && st.report == NULL && m->ready_fd >= 0 && ! st.ready_sent)
+            {
+              /* The command runs: a detached `sbx run` may return.  */
+              struct sbx_error *ignored = NULL;
+
+              st.ready_sent = true;
+              if (sbx_write_all (m->ready_fd, "", 1, &ignored) < 0)
+                sbx_error_clear (&ignored);
+            }
           if (st.master >= 0 && stdin_open && ! raw.active && isatty (STDIN_FILENO)
               && tcgetattr (STDIN_FILENO, &raw.saved) == 0)
             {
@@ -204,11 +302,13 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
               raw.active = tcsetattr (STDIN_FILENO, TCSADRAIN, &t) == 0;
             }
         }
-      if (sbx_pollv_revents (&pv, master_i) && st.master >= 0 && ! relay (st.master, STDOUT_FILENO))
-        {
-          (void) close (st.master);
-          st.master = -1;
-        }
+      if (sbx_pollv_revents (&pv, master_i) && st.master >= 0
+          && ! relay_output (m, st.master, "stdout"))
+        close_fd (&st.master);
+      if (sbx_pollv_revents (&pv, out_i) && ! relay_output (m, st.out, "stdout"))
+        close_fd (&st.out);
+      if (sbx_pollv_revents (&pv, err_i) && ! relay_output (m, st.err, "stderr"))
+        close_fd (&st.err);
       if (sbx_pollv_revents (&pv, stdin_i) && st.master >= 0 && ! relay (STDIN_FILENO, st.master))
         stdin_open = false;
       /* The network last: its indexes come after ours, and it never fails
@@ -218,15 +318,9 @@ monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
     }
 
   /* Drain what the container wrote before it ended, and a last report.  */
-  while (st.master >= 0)
-    {
-      struct pollfd p = { .fd = st.master, .events = POLLIN };
-
-      if (poll (&p, 1, 100) <= 0 || ! relay (st.master, STDOUT_FILENO))
-        break;
-    }
-  if (st.master >= 0)
-    (void) close (st.master);
+  drain (m, &st.master, "stdout");
+  drain (m, &st.out, "stdout");
+  drain (m, &st.err, "stderr");
   if (st.sync_open && handle_sync (m, &st, err) < 0)
     return -1;
 

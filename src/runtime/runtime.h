@@ -171,6 +171,13 @@ struct sbx_run_config
   size_t n_ports;
   char *const *add_hosts; /* --add-host "NAME:IP", NULL-terminated or NULL */
   const char *name;       /* the container's name, for `sbx port`, or NULL */
+  /* Detached (`run -d`): the command's stdout and stderr go, line by line
+     with a timestamp (the k8s-file format podman uses), to LOG_PATH, its
+     stdin is /dev/null; and once it has been executed the monitor writes
+     one NUL byte to READY_FD.  */
+  bool detached;
+  const char *log_path;
+  int ready_fd;
   bool tty;
   bool interactive;
   bool init;
@@ -208,6 +215,29 @@ int sbx_runtime_in_userns (const struct sbx_userns_plan *plan,
    not be executed.  Call it single-threaded.  */
 int sbx_runtime_exec_in_userns (const struct sbx_userns_plan *plan, char *const *argv,
                                 bool fakeroot, int *exit_code, struct sbx_error **err);
+
+/* ---- entering a running container (enter.c) ---- */
+
+struct sbx_exec_config
+{
+  const char *id;      /* the running container */
+  char **argv;         /* command */
+  char *const *env;    /* -e "K=V" added to the container's environment */
+  const char *user;    /* -u, or NULL: the container's user */
+  const char *workdir; /* -w, or NULL: the container's */
+  bool tty;
+  bool interactive;
+};
+
+/* Run a command in the running container ID (`sbx exec`): join its
+   namespaces (user first), with the container's capabilities, no_new_privs
+   and root emulation filter, and wait for it.  *EXIT_CODE as for
+   sbx_runtime_run.  */
+int sbx_runtime_exec (const struct sbx_exec_config *cfg, int *exit_code, struct sbx_error **err);
+
+/* The host pid of the running container ID's first process (its PID 1),
+   or 0.  */
+pid_t sbx_runtime_container_pid (const char *id);
 
 /* Manifest digests ("sha256:…") of the images used by running containers
    of this user (NULL-terminated; free with sbx_strv_free).  */

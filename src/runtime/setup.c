@@ -53,8 +53,8 @@ wait_for_go (int sync_fd, struct sbx_error **err)
   return 0;
 }
 
-static int
-setup_tty (int sync_fd, struct sbx_error **err)
+int
+setup_tty (int sync_fd, bool console, struct sbx_error **err)
 {
   cleanup_close int master = -1;
   cleanup_close int slave = -1;
@@ -74,7 +74,7 @@ setup_tty (int sync_fd, struct sbx_error **err)
   slave = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return sbx_err_errno (err, "open `%s`", name);
-  if (mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+  if (console && mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
     return sbx_err_errno (err, "bind `%s` on /dev/console", name);
   if (sync_send_fd (sync_fd, SYNC_PTY, master, err) < 0)
     return -1;
@@ -124,12 +124,13 @@ resolve_user (const struct setup_ctx *ctx, struct sbx_user *u, char ***env, stru
   return 0;
 }
 
-static int
-switch_user (const struct setup_ctx *ctx, const struct sbx_user *u, struct sbx_error **err)
+int
+setup_switch_user (const struct sbx_user *u, uid_t inside_uid, gid_t inside_gid, bool single_mode,
+                   struct sbx_error **err)
 {
-  if (u->uid == ctx->inside_uid && u->gid == ctx->inside_gid && u->n_groups == 0)
+  if (u->uid == inside_uid && u->gid == inside_gid && u->n_groups == 0)
     return 0;
-  if (! ctx->single_mode && setgroups (u->n_groups, u->groups) < 0)
+  if (! single_mode && setgroups (u->n_groups, u->groups) < 0)
     return sbx_err_errno (err, "setgroups");
   if (setresgid (u->gid, u->gid, u->gid) < 0)
     return sbx_err_errno (err, "setgid %u", (unsigned) u->gid);
@@ -138,8 +139,8 @@ switch_user (const struct setup_ctx *ctx, const struct sbx_user *u, struct sbx_e
   return 0;
 }
 
-static void
-reset_signals (void)
+void
+setup_reset_signals (void)
 {
   sigset_t none;
   int s;
@@ -199,9 +200,10 @@ setup_child_main (const struct setup_ctx *ctx)
       sbx_err_errno (&err, "setsid");
       FAIL (err);
     }
-  if (cfg->tty && setup_tty (ctx->sync_fd, &err) < 0)
+  if (cfg->tty && setup_tty (ctx->sync_fd, true, &err) < 0)
     FAIL (err);
-  if (caps_apply (cfg->caps, &err) < 0 || switch_user (ctx, &user, &err) < 0)
+  if (caps_apply (cfg->caps, &err) < 0
+      || setup_switch_user (&user, ctx->inside_uid, ctx->inside_gid, ctx->single_mode, &err) < 0)
     FAIL (err);
   if (chdir (cfg->workdir ? cfg->workdir : "/") < 0)
     {
@@ -244,7 +246,7 @@ setup_child_main (const struct setup_ctx *ctx)
           init_reaper_main (pid);
         }
     }
-  reset_signals ();
+  setup_reset_signals ();
   exec_command (cfg->argv, env, &status, &err);
   sync_report_and_exit (ctx->sync_fd, SYNC_EXEC_ERROR, err, status);
 }

@@ -22,6 +22,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/hints.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/strv.h"
@@ -345,6 +346,84 @@ announce_ports (const struct sbx_run_config *cfg)
       }
 }
 
+/* Detached: the container's stdout and stderr are pipes the monitor reads
+   and writes, with timestamps, to the log file.  */
+struct log_pipes
+{
+  int out[2];
+  int err[2];
+  int log;
+};
+
+static int
+log_pipes_open (struct log_pipes *l, const char *path, struct sbx_error **err)
+{
+  l->log = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (l->log < 0)
+    return sbx_err_errno (err, "open the log `%s`", path);
+  if (pipe2 (l->out, O_CLOEXEC) < 0 || pipe2 (l->err, O_CLOEXEC) < 0)
+    return sbx_err_errno (err, "pipe");
+  return 0;
+}
+
+/* In the container's first process: stdin from /dev/null, stdout and
+   stderr into the pipes (dup2 clears close-on-exec).  */
+static void
+log_pipes_child (struct log_pipes *l)
+{
+  int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+
+  if (null >= 0)
+    (void) dup2 (null, STDIN_FILENO);
+  (void) dup2 (l->out[1], STDOUT_FILENO);
+  (void) dup2 (l->err[1], STDERR_FILENO);
+}
+
+static void
+log_pipes_parent (struct log_pipes *l)
+{
+  for (int i = 0; i < 2; i++)
+    {
+      int *p = i ? l->err : l->out;
+
+      if (p[1] >= 0)
+        (void) close (p[1]);
+      p[1] = -1;
+      if (p[0] >= 0)
+        (void) fcntl (p[0], F_SETFL, O_NONBLOCK);
+    }
+}
+
+static void
+log_pipes_close (struct log_pipes *l)
+{
+  int *fds[] = { &l->out[0], &l->out[1], &l->err[0], &l->err[1], &l->log };
+
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (*fds[i] >= 0)
+      {
+        (void) close (*fds[i]);
+        *fds[i] = -1;
+      }
+}
+
+/* For `sbx stop`, `kill`, `exec` and `top`: the container's first process,
+   as the host sees it.  */
+static void
+write_container_pid (const char *state_dir, pid_t pid)
+{
+  cleanup_free char *path = xasprintf ("%s/ctrpid", state_dir);
+  struct sbx_error *ignored = NULL;
+  char buf[24];
+
+  snprintf (buf, sizeof buf, "%d\n", (int) pid);
+  if (sbx_fs_write_file_at (AT_FDCWD, path, buf, strlen (buf), 0600, &ignored) < 0)
+    {
+      sbx_debug ("%s", ignored->msg);
+      sbx_error_clear (&ignored);
+    }
+}
+
 static int
 start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan,
                  struct sbx_net *net, int *exit_code, struct sbx_error **err)
@@ -357,6 +436,8 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
   cleanup_close int sigfd = -1;
   cleanup_close int mon_sock = -1;
   cleanup_close int child_sock = -1;
+  __attribute__ ((cleanup (log_pipes_close))) struct log_pipes logs
+      = { { -1, -1 }, { -1, -1 }, -1 };
   struct monitor_ctx m;
   int flags
       = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -371,6 +452,8 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
     return sbx_err_errno (err, "socketpair");
   mon_sock = socks[0];
   child_sock = socks[1];
+  if (cfg->detached && log_pipes_open (&logs, cfg->log_path, err) < 0)
+    return -1;
 
   /* Block the signals we forward before the clone, so none is lost; the
      child unblocks them right before execve.  */
@@ -407,10 +490,14 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
 
       (void) close (mon_sock);
       c.sync_fd = child_sock;
+      if (cfg->detached)
+        log_pipes_child (&logs);
       setup_child_main (&c);
     }
   child.pid = (pid_t) pid;
   (void) close (steal_fd (&child_sock));
+  log_pipes_parent (&logs);
+  write_container_pid (ctx->state_dir, child.pid);
 
   if (sbx_userns_write_maps (child.pid, plan, cfg->keep_id, err) < 0)
     return -1;
@@ -441,7 +528,11 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
                             .sigfd = sigfd,
                             .tty = cfg->tty,
                             .interactive = cfg->interactive,
-                            .net = net };
+                            .net = net,
+                            .log_fd = logs.log,
+                            .out_fd = logs.out[0],
+                            .err_fd = logs.err[0],
+                            .ready_fd = cfg->detached ? cfg->ready_fd : -1 };
   r = monitor_run (&m, exit_code, err);
   if (r == 0 || *exit_code != 125)
     child.pid = 0; /* reaped by the monitor */
@@ -460,6 +551,32 @@ make_image_dirs (struct state_guard *g, struct sbx_error **err)
   if (mkdirat (dfd, "rootfs", 0755) < 0 || mkdirat (dfd, "scratch", 0700) < 0)
     return sbx_err_errno (err, "create the container's mount points");
   return 0;
+}
+
+/* What `sbx exec` needs to make a process like the container's first one
+   (enter.c reads it).  */
+static int
+write_exec_info (const char *state_dir, const struct setup_ctx *ctx, struct sbx_error **err)
+{
+  cleanup_json struct sbx_json *o = sbx_json_object ();
+  struct sbx_json *env = sbx_json_array ();
+  cleanup_free char *path = xasprintf ("%s/exec.json", state_dir);
+  cleanup_free char *text = NULL;
+  char caps[24];
+
+  for (size_t i = 0; ctx->cfg->env && ctx->cfg->env[i]; i++)
+    sbx_json_append_str (env, ctx->cfg->env[i]);
+  sbx_json_set (o, "env", env);
+  snprintf (caps, sizeof caps, "%llx", (unsigned long long) ctx->cfg->caps);
+  sbx_json_set_str (o, "caps", caps);
+  sbx_json_set_str (o, "workdir", ctx->cfg->workdir);
+  sbx_json_set_str (o, "user", ctx->cfg->user);
+  sbx_json_set_int (o, "fakeroot", ctx->cfg->fakeroot);
+  sbx_json_set_int (o, "single", ctx->single_mode);
+  sbx_json_set_int (o, "uid", ctx->inside_uid);
+  sbx_json_set_int (o, "gid", ctx->inside_gid);
+  text = sbx_json_dump (o);
+  return sbx_fs_write_file_at (AT_FDCWD, path, text, strlen (text), 0600, err);
 }
 
 static int
@@ -546,6 +663,8 @@ sbx_runtime_run (const struct sbx_run_config *cfg, const struct sbx_userns_plan 
     .inside_gid = cfg->keep_id ? plan->gid : 0,
     .single_mode = plan->mode == SBX_USERNS_SINGLE,
   };
+  if (write_exec_info (container_dir, &ctx, err) < 0)
+    return -1;
   if (net)
     sigpipe_guard_arm (&pipe_guard);
   return start_container (&ctx, plan, net, exit_code, err);
@@ -590,6 +709,28 @@ sbx_runtime_images_in_use (struct sbx_error **err)
         sbx_strv_push_take (&out, content);
     }
   return out;
+}
+
+pid_t
+sbx_runtime_container_pid (const char *id)
+{
+  struct sbx_error *ignored = NULL;
+  cleanup_free char *state = NULL;
+  cleanup_free char *path = NULL;
+  cleanup_free char *text = NULL;
+  long pid;
+
+  if (sbx_runtime_monitor_pid (id) <= 0)
+    return 0;
+  state = sbx_runtime_state_dir (&ignored);
+  sbx_error_clear (&ignored);
+  if (state == NULL)
+    return 0;
+  path = xasprintf ("%s/%s/ctrpid", state, id);
+  text = sbx_fs_read_file_at (AT_FDCWD, path, 64, NULL, &ignored);
+  sbx_error_clear (&ignored);
+  pid = text ? strtol (text, NULL, 10) : 0;
+  return pid > 0 ? (pid_t) pid : 0;
 }
 
 pid_t
