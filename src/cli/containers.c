@@ -419,9 +419,9 @@ run_detached (struct sbx_store *s, struct sbx_container *c, struct sbx_error **e
   buf[n] = '\0';
   {
     char *sp = strchr (buf, ' ');
-    int code = atoi (buf);
+    long code = strtol (buf, NULL, 10);
 
-    c->exit_code = code >= 126 ? code : SBX_EXIT_FAILURE;
+    c->exit_code = code == 126 || code == 127 ? (int) code : SBX_EXIT_FAILURE;
     return sbx_err_raw (err, EIO, sp ? sp + 1 : buf);
   }
 }
