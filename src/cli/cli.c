@@ -114,17 +114,46 @@ cli_parse_force (const char *cmd, const char *help, int argc, char **argv, bool 
 char *
 cli_store_root (const struct cli_globals *g)
 {
-  const char *env = getenv ("SBX_ROOT");
-  const char *xdg = getenv ("XDG_DATA_HOME");
-  const char *home = getenv ("HOME");
-
+  /* --root, else $SBX_ROOT, config.json's "root", ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
   if (g->root)
     return xstrdup (g->root);
-  if (env && *env)
-    return xstrdup (env);
-  if (xdg && *xdg == '/')
-    return xasprintf ("%s/sbx", xdg);
-  return xasprintf ("%s/.local/share/sbx", home && *home ? home : "/tmp");
+  return xstrdup (cli_config_get ()->root.value);
+}
+
+bool
+cli_no_color (void)
+{
+  const char *nc = getenv ("NO_COLOR");
+  const char *term = getenv ("TERM");
+
+  return (nc && *nc) || (term && strcmp (term, "dumb") == 0);
+}
+
+/* The settings file and environment; after the global flags (--root wins)
+   and before the command.  The config's log_level applies unless
+   --log-level or $SBX_LOG gave one.  */
+static int
+load_config (struct cli_globals *g, const char *level, enum cli_config_source level_src,
+             enum sbx_log_format format)
+{
+  struct sbx_error *err = NULL;
+  struct cli_config *c;
+  size_t i;
+
+  if (cli_config_load (&err) < 0)
+    return cli_report (NULL, err, -1);
+  c = cli_config_mutable ();
+  if (g->root)
+    cli_config_set (&c->root, g->root, CLI_CONFIG_FLAG);
+  if (level_src != CLI_CONFIG_DEFAULT)
+    cli_config_set (&c->log_level, level, level_src);
+  else if (c->log_level.value)
+    sbx_log_init ((enum sbx_log_level) sbx_log_level_from_string (c->log_level.value), format);
+  else
+    cli_config_set (&c->log_level, "warn", CLI_CONFIG_DEFAULT);
+  for (i = 0; c->unknown_keys && c->unknown_keys[i]; i++)
+    sbx_warn ("config `%s`: unknown key `%s` (ignored)", c->path, c->unknown_keys[i]);
+  return 0;
 }
 
 int
@@ -137,6 +166,7 @@ cli_main (int argc, char **argv)
   };
   struct cli_globals g = { 0 };
   const char *level = getenv ("SBX_LOG");
+  enum cli_config_source level_src = level && *level ? CLI_CONFIG_ENV : CLI_CONFIG_DEFAULT;
   enum sbx_log_format format = SBX_LOG_FORMAT_TEXT;
   int lvl = SBX_LOG_WARN;
   size_t i;
@@ -148,6 +178,7 @@ cli_main (int argc, char **argv)
       {
       case 'l':
         level = optarg;
+        level_src = CLI_CONFIG_FLAG;
         break;
       case 'F':
         if (strcmp (optarg, "json") == 0)
@@ -174,6 +205,8 @@ cli_main (int argc, char **argv)
                                 level);
     }
   sbx_log_init ((enum sbx_log_level) lvl, format);
+  if (load_config (&g, level, level_src, format) < 0)
+    return SBX_EXIT_FAILURE;
 
   if (optind >= argc)
     {
