@@ -77,6 +77,13 @@ char *cli_normalize_ref (const char *s, struct sbx_error **err);
 int cli_find_image (struct sbx_store *s, const char *what, struct sbx_digest *manifest,
                     struct sbx_error **err);
 
+/* The digests (manifests, configs, layer blobs and DiffIDs) of the images
+   IN_USE ("sha256:…" manifest digests) that a prune must keep; *N of them
+   (free() it).  */
+struct sbx_digest *cli_keep_digests (struct sbx_store *s, char *const *in_use, size_t *n);
+/* "1.23 MB" (Docker's units, powers of 1000).  */
+void cli_human_size (int64_t n, char *buf, size_t len);
+
 struct cli_pull_opts
 {
   bool quiet;

@@ -197,25 +197,20 @@ struct gc_arg
   bool report;   /* print what was freed (prune) */
 };
 
-/* Layers of images that running containers use stay, whatever the names.  */
-static int
-gc_fn (void *arg, struct sbx_error **err)
+struct sbx_digest *
+cli_keep_digests (struct sbx_store *s, char *const *in_use, size_t *n)
 {
-  struct gc_arg *a = arg;
   struct sbx_digest *keep = NULL;
   size_t n_keep = 0, i, l;
-  uint64_t freed = 0;
-  size_t removed = 0;
-  int r;
 
-  for (i = 0; a->in_use && a->in_use[i]; i++)
+  for (i = 0; in_use && in_use[i]; i++)
     {
       struct sbx_digest m;
       struct sbx_image *img = NULL;
       struct sbx_error *ignored = NULL;
 
-      if (sbx_digest_parse (a->in_use[i], &m, &ignored) < 0
-          || sbx_image_load (a->store, &m, &img, &ignored) < 0)
+      if (sbx_digest_parse (in_use[i], &m, &ignored) < 0
+          || sbx_image_load (s, &m, &img, &ignored) < 0)
         {
           sbx_error_clear (&ignored);
           continue;
@@ -230,6 +225,28 @@ gc_fn (void *arg, struct sbx_error **err)
         }
       sbx_image_free (img);
     }
+  *n = n_keep;
+  return keep;
+}
+
+void
+cli_human_size (int64_t n, char *buf, size_t len)
+{
+  human_size (n, buf, len);
+}
+
+/* Layers of images that running containers use stay, whatever the names.  */
+static int
+gc_fn (void *arg, struct sbx_error **err)
+{
+  struct gc_arg *a = arg;
+  struct sbx_digest *keep = NULL;
+  size_t n_keep = 0;
+  uint64_t freed = 0;
+  size_t removed = 0;
+  int r;
+
+  keep = cli_keep_digests (a->store, a->in_use, &n_keep);
   r = sbx_store_prune (a->store, keep, n_keep, &freed, &removed, err);
   free (keep);
   if (r == 0 && a->report)
