@@ -20,6 +20,9 @@ struct cli_command
   const char *name;
   const char *summary;
   int (*run) (const struct cli_globals *g, int argc, char **argv);
+  /* Printed as "Examples:" after the command's own --help text, for the
+     commands whose help has none itself (NULL otherwise).  */
+  const char *examples;
 };
 
 int cli_main (int argc, char **argv);
@@ -42,6 +45,7 @@ int cli_logout (const struct cli_globals *g, int argc, char **argv);
 int cli_info (const struct cli_globals *g, int argc, char **argv);
 int cli_unshare (const struct cli_globals *g, int argc, char **argv);
 int cli_version (const struct cli_globals *g, int argc, char **argv);
+int cli_completion (const struct cli_globals *g, int argc, char **argv);
 
 /* Print "sbx: CMD: MSG" for a bad flag and return 125.  */
 int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -168,6 +172,21 @@ int cli_port (const struct cli_globals *g, int argc, char **argv);
 
 /* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
 char *cli_config_dir (void);
+
+/* ---- --format '{{.Field}}' (format.c) ---- */
+
+struct cli_field
+{
+  const char *name;  /* "Repository" */
+  const char *value; /* NULL prints as "" */
+};
+
+/* FMT is a template ("{{.Repository}}:{{.Tag}}"), not table or json.  */
+bool cli_format_is_template (const char *fmt);
+/* TMPL with each {{.Name}} replaced by its field, \t and \n unescaped, and a
+   newline added (free() it); NULL with *ERR for an unknown field.  */
+char *cli_format_expand (const char *tmpl, const struct cli_field *fields, size_t n,
+                         struct sbx_error **err);
 
 /* ---- settings (config.c) ---- */
 

@@ -63,15 +63,18 @@ split_name (const char *name, char **repo, char **tag)
   sbx_reference_release (&ref);
 }
 
-static const char images_help[] = "Usage: sbx images [OPTIONS]\n"
-                                  "\n"
-                                  "List the images in the store.\n"
-                                  "\n"
-                                  "Options:\n"
-                                  "  -q, --quiet          only image ids\n"
-                                  "      --format FMT     table (default) or json\n"
-                                  "      --no-trunc       full ids\n"
-                                  "      --help           show this help\n";
+static const char images_help[]
+    = "Usage: sbx images [OPTIONS]\n"
+      "\n"
+      "List the images in the store.\n"
+      "\n"
+      "Options:\n"
+      "  -q, --quiet          only image ids\n"
+      "      --format FMT     table (default), json, or a template of\n"
+      "                       {{.ID}} {{.Repository}} {{.Tag}} {{.Name}}\n"
+      "                       {{.Digest}} {{.CreatedAt}} {{.Size}}\n"
+      "      --no-trunc       full ids\n"
+      "      --help           show this help\n";
 
 int
 cli_images (const struct cli_globals *g, int argc, char **argv)
@@ -82,6 +85,7 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
     { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
   };
   bool quiet = false, json = false, notrunc = false;
+  const char *tmpl = NULL;
   cleanup_json struct sbx_json *arr = sbx_json_array ();
   struct sbx_store_ref *refs = NULL;
   struct sbx_store *store = NULL;
@@ -103,9 +107,11 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
       case 'f':
         if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
           json = true;
+        else if (cli_format_is_template (optarg))
+          tmpl = optarg;
         else if (strcmp (optarg, "table") != 0)
-          return cli_usage_error ("images", "invalid --format `%s`: expected table or json",
-                                  optarg);
+          return cli_usage_error (
+              "images", "invalid --format `%s`: expected table, json or {{.Field}}", optarg);
         break;
       case 'h':
         fputs (images_help, stdout);
@@ -120,7 +126,7 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
       sbx_store_close (store);
       return cli_report ("images", err, SBX_EXIT_FAILURE);
     }
-  if (! quiet && ! json)
+  if (! quiet && ! json && ! tmpl)
     printf ("%-40s %-16s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
   for (i = 0; i < n; i++)
     {
@@ -155,6 +161,31 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
         }
       else if (quiet)
         printf ("%.*s\n", notrunc ? 71 : 12, notrunc ? id : img->config_digest.hex);
+      else if (tmpl)
+        {
+          cleanup_free char *short_id = xstrndup (img->config_digest.hex, 12);
+          cleanup_free char *name = xasprintf ("%s:%s", repo, tag);
+          cleanup_free char *line = NULL;
+          const struct cli_field fields[] = {
+            { "ID", notrunc ? id : short_id },
+            { "Repository", repo },
+            { "Tag", tag },
+            { "Name", name },
+            { "Digest", sbx_digest_format (&refs[i].manifest, dig) },
+            { "CreatedAt", img->config->created },
+            { "Size", size },
+          };
+
+          line = cli_format_expand (tmpl, fields, SBX_N_ELEMENTS (fields), &err);
+          if (line == NULL)
+            {
+              sbx_image_free (img);
+              sbx_store_refs_free (refs, n);
+              sbx_store_close (store);
+              return cli_report ("images", err, SBX_EXIT_FAILURE);
+            }
+          fputs (line, stdout);
+        }
       else
         printf ("%-40s %-16s %-14.12s %-22.19s %s\n", repo, tag, img->config_digest.hex,
                 img->config->created ? img->config->created : "", size);
