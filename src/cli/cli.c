@@ -175,6 +175,7 @@ load_config (struct cli_globals *g, const char *level, enum cli_config_source le
     sbx_log_init ((enum sbx_log_level) sbx_log_level_from_string (c->log_level.value), format);
   else
     cli_config_set (&c->log_level, "warn", CLI_CONFIG_DEFAULT);
+  sbx_debug ("settings from `%s`%s", c->path, c->file_exists ? "" : " (absent: defaults)");
   for (i = 0; c->unknown_keys && c->unknown_keys[i]; i++)
     sbx_warn ("config `%s`: unknown key `%s` (ignored)", c->path, c->unknown_keys[i]);
   return 0;
