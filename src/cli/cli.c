@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,37 +13,51 @@
 #include "util/xalloc.h"
 
 static const struct cli_command commands[] = {
-  { "run", "Run a command in a new container", cli_run },
-  { "ps", "List containers", cli_ps },
-  { "start", "Run a stopped container again, with its changes", cli_start },
-  { "rm", "Remove containers", cli_rm },
-  { "commit", "Make an image from a container's changes", cli_commit },
-  { "diff", "List the files a container changed", cli_diff },
-  { "port", "List the published ports of a running container", cli_port },
-  { "exec", "Run a command in a running container", cli_exec },
-  { "logs", "Show a container's output", cli_logs },
-  { "stop", "Stop running containers", cli_stop },
-  { "restart", "Stop containers and start them again", cli_restart },
-  { "kill", "Send a signal to running containers", cli_kill },
-  { "wait", "Wait for containers to stop and print their exit codes", cli_wait },
-  { "top", "List a container's processes", cli_top },
-  { "build", "Build an image from a Dockerfile", cli_build },
-  { "pull", "Pull an image from a registry", cli_pull },
-  { "images", "List images", cli_images },
-  { "rmi", "Remove images", cli_rmi },
-  { "tag", "Give an image another name", cli_tag },
-  { "inspect", "Show an image's manifest and config", cli_inspect },
-  { "image", "Manage images (ls, rm, tag, inspect, pull, prune)", cli_image },
-  { "push", "Push an image to a registry", cli_push },
-  { "login", "Store credentials for a registry", cli_login },
-  { "logout", "Forget the credentials for a registry", cli_logout },
-  { "system", "Manage the store (check, prune)", cli_system },
-  { "save", "Write images to a tar archive", cli_save },
-  { "load", "Load images from a tar archive", cli_load },
-  { "import", "Make an image from a root filesystem tarball", cli_import },
-  { "info", "Show what this host allows and the paths sbx uses", cli_info },
-  { "unshare", "Run a command as root of sbx's user namespace", cli_unshare },
-  { "version", "Show the sbx version", cli_version },
+  { "run", "Run a command in a new container", cli_run, NULL },
+  { "ps", "List containers", cli_ps,
+    "  sbx ps\n  sbx ps -a\n  sbx ps -a -q\n  sbx ps --format json\n" },
+  { "start", "Run a stopped container again, with its changes", cli_start, NULL },
+  { "rm", "Remove containers", cli_rm, "  sbx rm web\n  sbx rm -f $(sbx ps -a -q)\n" },
+  { "commit", "Make an image from a container's changes", cli_commit,
+    "  sbx commit web myimage:v2\n" },
+  { "diff", "List the files a container changed", cli_diff, "  sbx diff web\n" },
+  { "port", "List the published ports of a running container", cli_port, NULL },
+  { "exec", "Run a command in a running container", cli_exec, NULL },
+  { "logs", "Show a container's output", cli_logs, NULL },
+  { "stop", "Stop running containers", cli_stop, NULL },
+  { "restart", "Stop containers and start them again", cli_restart, NULL },
+  { "kill", "Send a signal to running containers", cli_kill, NULL },
+  { "wait", "Wait for containers to stop and print their exit codes", cli_wait, NULL },
+  { "top", "List a container's processes", cli_top, NULL },
+  { "build", "Build an image from a Dockerfile", cli_build, NULL },
+  { "pull", "Pull an image from a registry", cli_pull, NULL },
+  { "images", "List images", cli_images,
+    "  sbx images\n  sbx images -q\n  sbx images --format json\n  sbx images --format "
+    "'{{.Repository}}:{{.Tag}}'\n" },
+  { "rmi", "Remove images", cli_rmi, "  sbx rmi busybox\n  sbx rmi -f 728c94b21aa7\n" },
+  { "tag", "Give an image another name", cli_tag,
+    "  sbx tag busybox localhost:5000/tools/busybox:1.36\n" },
+  { "inspect", "Show a container's or an image's details", cli_inspect, NULL },
+  { "image", "Manage images (ls, rm, tag, inspect, pull, prune)", cli_image,
+    "  sbx image ls\n  sbx image prune -a\n" },
+  { "push", "Push an image to a registry", cli_push,
+    "  sbx push localhost:5000/tools/busybox:1.36\n  sbx push myimage "
+    "registry.example.org/me/myimage:v1\n" },
+  { "login", "Store credentials for a registry", cli_login,
+    "  sbx login -u me registry.example.org\n  echo \"$TOKEN\" | sbx login -u me --password-stdin "
+    "ghcr.io\n" },
+  { "logout", "Forget the credentials for a registry", cli_logout,
+    "  sbx logout registry.example.org\n" },
+  { "system", "Manage the store (df, prune, check)", cli_system, NULL },
+  { "save", "Write images to a tar archive", cli_save, NULL },
+  { "load", "Load images from a tar archive", cli_load,
+    "  sbx load -i busybox.tar\n  sbx load < busybox.tar\n" },
+  { "import", "Make an image from a root filesystem tarball", cli_import,
+    "  sbx import rootfs.tar mybase:1\n  tar -C rootfs -c . | sbx import - mybase:1\n" },
+  { "info", "Show what this host allows and the paths sbx uses", cli_info, NULL },
+  { "unshare", "Run a command as root of sbx's user namespace", cli_unshare, NULL },
+  { "completion", "Print the bash or zsh completion script", cli_completion, NULL },
+  { "version", "Show the sbx version", cli_version, "  sbx version\n  sbx --version\n" },
 };
 
 static void
@@ -62,6 +77,14 @@ print_help (FILE *out)
                 "                          ${XDG_DATA_HOME:-~/.local/share}/sbx)\n"
                 "  -h, --help              show this help\n"
                 "  -v, --version           show the version\n\n"
+                "Environment:\n"
+                "  SBX_ROOT, SBX_STORAGE_DRIVER, SBX_NETWORK, SBX_LOG override the settings of\n"
+                "  ${XDG_CONFIG_HOME:-~/.config}/sbx/config.json (see 'sbx info --help');\n"
+                "  NO_COLOR turns off progress bars.\n\n"
+                "Examples:\n"
+                "  sbx run --rm -it busybox sh\n"
+                "  sbx --log-level debug pull alpine\n"
+                "  source <(sbx completion bash)\n\n"
                 "Run 'sbx COMMAND --help' for more information on a command.\n");
 }
 
@@ -121,17 +144,47 @@ cli_parse_force (const char *cmd, const char *help, int argc, char **argv, bool 
 char *
 cli_store_root (const struct cli_globals *g)
 {
-  const char *env = getenv ("SBX_ROOT");
-  const char *xdg = getenv ("XDG_DATA_HOME");
-  const char *home = getenv ("HOME");
-
+  /* --root, else $SBX_ROOT, config.json's "root", ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
   if (g->root)
     return xstrdup (g->root);
-  if (env && *env)
-    return xstrdup (env);
-  if (xdg && *xdg == '/')
-    return xasprintf ("%s/sbx", xdg);
-  return xasprintf ("%s/.local/share/sbx", home && *home ? home : "/tmp");
+  return xstrdup (cli_config_get ()->root.value);
+}
+
+bool
+cli_no_color (void)
+{
+  const char *nc = getenv ("NO_COLOR");
+  const char *term = getenv ("TERM");
+
+  return (nc && *nc) || (term && strcmp (term, "dumb") == 0);
+}
+
+/* The settings file and environment; after the global flags (--root wins)
+   and before the command.  The config's log_level applies unless
+   --log-level or $SBX_LOG gave one.  */
+static int
+load_config (struct cli_globals *g, const char *level, enum cli_config_source level_src,
+             enum sbx_log_format format)
+{
+  struct sbx_error *err = NULL;
+  struct cli_config *c;
+  size_t i;
+
+  if (cli_config_load (&err) < 0)
+    return cli_report (NULL, err, -1);
+  c = cli_config_mutable ();
+  if (g->root)
+    cli_config_set (&c->root, g->root, CLI_CONFIG_FLAG);
+  if (level_src != CLI_CONFIG_DEFAULT)
+    cli_config_set (&c->log_level, level, level_src);
+  else if (c->log_level.value)
+    sbx_log_init ((enum sbx_log_level) sbx_log_level_from_string (c->log_level.value), format);
+  else
+    cli_config_set (&c->log_level, "warn", CLI_CONFIG_DEFAULT);
+  sbx_debug ("settings from `%s`%s", c->path, c->file_exists ? "" : " (absent: defaults)");
+  for (i = 0; c->unknown_keys && c->unknown_keys[i]; i++)
+    sbx_warn ("config `%s`: unknown key `%s` (ignored)", c->path, c->unknown_keys[i]);
+  return 0;
 }
 
 int
@@ -144,6 +197,7 @@ cli_main (int argc, char **argv)
   };
   struct cli_globals g = { 0 };
   const char *level = getenv ("SBX_LOG");
+  enum cli_config_source level_src = level && *level ? CLI_CONFIG_ENV : CLI_CONFIG_DEFAULT;
   enum sbx_log_format format = SBX_LOG_FORMAT_TEXT;
   int lvl = SBX_LOG_WARN;
   size_t i;
@@ -155,6 +209,7 @@ cli_main (int argc, char **argv)
       {
       case 'l':
         level = optarg;
+        level_src = CLI_CONFIG_FLAG;
         break;
       case 'F':
         if (strcmp (optarg, "json") == 0)
@@ -181,6 +236,8 @@ cli_main (int argc, char **argv)
                                 level);
     }
   sbx_log_init ((enum sbx_log_level) lvl, format);
+  if (load_config (&g, level, level_src, format) < 0)
+    return SBX_EXIT_FAILURE;
 
   if (optind >= argc)
     {
@@ -193,8 +250,14 @@ cli_main (int argc, char **argv)
         char **sub = argv + optind;
         int subc = argc - optind;
 
+        bool help = subc == 2 && (strcmp (sub[1], "--help") == 0 || strcmp (sub[1], "-h") == 0);
+        int r;
+
         optind = 0; /* getopt: restart for the subcommand's own flags */
-        return commands[i].run (&g, subc, sub);
+        r = commands[i].run (&g, subc, sub);
+        if (help && r == 0 && commands[i].examples)
+          printf ("\nExamples:\n%s", commands[i].examples);
+        return r;
       }
   return cli_usage_error (NULL, "unknown command `%s`", argv[optind]);
 }

@@ -20,6 +20,9 @@ struct cli_command
   const char *name;
   const char *summary;
   int (*run) (const struct cli_globals *g, int argc, char **argv);
+  /* Printed as "Examples:" after the command's own --help text, for the
+     commands whose help has none itself (NULL otherwise).  */
+  const char *examples;
 };
 
 int cli_main (int argc, char **argv);
@@ -42,6 +45,7 @@ int cli_logout (const struct cli_globals *g, int argc, char **argv);
 int cli_info (const struct cli_globals *g, int argc, char **argv);
 int cli_unshare (const struct cli_globals *g, int argc, char **argv);
 int cli_version (const struct cli_globals *g, int argc, char **argv);
+int cli_completion (const struct cli_globals *g, int argc, char **argv);
 
 /* Print "sbx: CMD: MSG" for a bad flag and return 125.  */
 int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -50,7 +54,11 @@ int cli_getopt_error (const char *cmd, int opt, char **argv);
 /* The flags of a command that takes only -f/--force and --help: 0 to go on,
    -1 when the help (HELP) was printed, else the exit code of a usage error.  */
 int cli_parse_force (const char *cmd, const char *help, int argc, char **argv, bool *force);
-/* The store root in force: --root, $SBX_ROOT, ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
+/* NO_COLOR (https://no-color.org) is set, or TERM=dumb: no colour, no
+   progress bars, even on a terminal.  */
+bool cli_no_color (void);
+/* The store root in force: --root, $SBX_ROOT, config.json's "root",
+   ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
 char *cli_store_root (const struct cli_globals *g);
 
 /* ---- shared by the image commands (image-common.c) ---- */
@@ -72,6 +80,13 @@ char *cli_normalize_ref (const char *s, struct sbx_error **err);
 /* Find a stored image by name or id; ENOENT "no such image" when absent.  */
 int cli_find_image (struct sbx_store *s, const char *what, struct sbx_digest *manifest,
                     struct sbx_error **err);
+
+/* The digests (manifests, configs, layer blobs and DiffIDs) of the images
+   IN_USE ("sha256:…" manifest digests) that a prune must keep; *N of them
+   (free() it).  */
+struct sbx_digest *cli_keep_digests (struct sbx_store *s, char *const *in_use, size_t *n);
+/* "1.23 MB" (Docker's units, powers of 1000).  */
+void cli_human_size (int64_t n, char *buf, size_t len);
 
 struct cli_pull_opts
 {
@@ -176,6 +191,82 @@ struct sbx_json *cli_container_inspect (struct sbx_store *store, const char *wha
 
 /* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
 char *cli_config_dir (void);
+
+/* ---- --format '{{.Field}}' (format.c) ---- */
+
+struct cli_field
+{
+  const char *name;  /* "Repository" */
+  const char *value; /* NULL prints as "" */
+};
+
+/* FMT is a template ("{{.Repository}}:{{.Tag}}"), not table or json.  */
+bool cli_format_is_template (const char *fmt);
+/* TMPL with each {{.Name}} replaced by its field, \t and \n unescaped, and a
+   newline added (free() it); NULL with *ERR for an unknown field.  */
+char *cli_format_expand (const char *tmpl, const struct cli_field *fields, size_t n,
+                         struct sbx_error **err);
+
+/* ---- settings (config.c) ---- */
+
+/* Where a setting's value came from; precedence flag > env > config > default.  */
+enum cli_config_source
+{
+  CLI_CONFIG_DEFAULT = 0,
+  CLI_CONFIG_FILE,
+  CLI_CONFIG_ENV,
+  CLI_CONFIG_FLAG,
+};
+
+struct cli_setting
+{
+  char *value; /* never NULL once loaded */
+  enum cli_config_source source;
+};
+
+struct cli_mirror_url
+{
+  char *url;     /* as written: "http://mirror:5000" */
+  char *domain;  /* host[:port] */
+  bool insecure; /* http:// */
+};
+
+struct cli_mirror
+{
+  char *registry; /* "docker.io", "quay.io", "host:5000" */
+  struct cli_mirror_url *urls;
+  size_t n_urls;
+};
+
+/* ${XDG_CONFIG_HOME:-~/.config}/sbx/config.json, e.g.
+     {"root": "/scratch/me/sbx", "storage_driver": "fuse", "network": "host",
+      "publish_address": "0.0.0.0", "log_level": "info",
+      "registry_mirrors": {"docker.io": ["http://mirror:5000"]},
+      "insecure_registries": ["host:5000"]}
+   overridden by $SBX_ROOT, $SBX_STORAGE_DRIVER, $SBX_NETWORK ($SBX_LOG is
+   read by cli_main).  */
+struct cli_config
+{
+  char *path;
+  bool file_exists;
+  struct cli_setting root, storage_driver, network, publish_address, log_level;
+  char **insecure_registries; /* NULL-terminated, never NULL */
+  struct cli_mirror *mirrors;
+  size_t n_mirrors;
+  char **unknown_keys; /* keys of the file sbx does not know (warned about) */
+};
+
+/* Read the file and the environment; a bad value is an error naming the
+   key and the file (or variable).  Called once, by cli_main.  */
+int cli_config_load (struct sbx_error **err);
+/* The settings in force (loaded on first use when cli_main did not).  */
+const struct cli_config *cli_config_get (void);
+/* For cli_main's global flags (--root, --log-level) and $SBX_LOG.  */
+struct cli_config *cli_config_mutable (void);
+void cli_config_set (struct cli_setting *st, const char *value, enum cli_config_source src);
+const char *cli_config_source_name (enum cli_config_source s);
+/* The mirrors configured for REGISTRY ("docker.io"), or NULL.  */
+const struct cli_mirror *cli_config_mirrors (const char *registry);
 
 #ifndef SBX_VERSION
 #  define SBX_VERSION "0.1.0"

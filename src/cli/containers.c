@@ -122,12 +122,11 @@ cli_pick_driver (const char *want, enum sbx_storage_driver *out, struct sbx_erro
   cleanup_free char *seen = NULL;
   struct sbx_error *probe = NULL;
   struct utsname u;
-  const char *env = getenv ("SBX_STORAGE_DRIVER");
   const char *tmp = getenv ("TMPDIR");
   char line[128];
 
-  if (want == NULL)
-    want = env && *env ? env : "auto";
+  if (want == NULL) /* $SBX_STORAGE_DRIVER, config.json, auto (config.c) */
+    want = cli_config_get ()->storage_driver.value;
   if (strcmp (want, "overlay") == 0 || strcmp (want, "fuse") == 0)
     {
       *out = strcmp (want, "fuse") == 0 ? SBX_DRIVER_FUSE : SBX_DRIVER_OVERLAY;

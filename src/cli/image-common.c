@@ -248,12 +248,14 @@ parse_platform (const char *p, struct sbx_registry_opts *o, char **copy, struct 
   return 0;
 }
 
-int
-cli_registry_open (const struct cli_pull_opts *o, struct sbx_registry **out, struct sbx_error **err)
+/* A client for O, which may also speak plain http to EXTRA_INSECURE (an
+   http:// mirror; may be NULL).  */
+static int
+registry_open (const struct cli_pull_opts *o, const char *extra_insecure, struct sbx_registry **out,
+               struct sbx_error **err)
 {
   cleanup_free char *cfgdir = cli_config_dir ();
   cleanup_free char *auth = xasprintf ("%s/auth.json", cfgdir);
-  cleanup_free char *config = xasprintf ("%s/config.json", cfgdir);
   cleanup_free char *docker = NULL;
   cleanup_free char *platform = NULL;
   cleanup_strv char **insecure = NULL;
@@ -262,9 +264,9 @@ cli_registry_open (const struct cli_pull_opts *o, struct sbx_registry **out, str
 
   /* Registries reached over plain http besides localhost (config.json
      "insecure_registries": ["host:port", …]).  */
-  insecure = sbx_json_file_strv (config, "insecure_registries", err);
-  if (insecure == NULL)
-    return -1;
+  insecure = sbx_strv_dup (cli_config_get ()->insecure_registries);
+  if (extra_insecure)
+    sbx_strv_push (&insecure, extra_insecure);
   ro.insecure = insecure;
   if (home && *home)
     docker = xasprintf ("%s/.docker/config.json", home);
@@ -272,11 +274,50 @@ cli_registry_open (const struct cli_pull_opts *o, struct sbx_registry **out, str
   ro.auth_file = auth;
   ro.docker_config = docker;
   ro.quiet = o->quiet;
-  ro.tty = isatty (STDERR_FILENO);
+  ro.tty = isatty (STDERR_FILENO) && ! cli_no_color ();
   if (parse_platform (o->platform, &ro, &platform, err) < 0)
     return -1;
   /* The registry copies what it keeps of the options.  */
   return sbx_registry_new (&ro, out, err);
+}
+
+int
+cli_registry_open (const struct cli_pull_opts *o, struct sbx_registry **out, struct sbx_error **err)
+{
+  return registry_open (o, NULL, out, err);
+}
+
+/* Pull REF from one of its registry's mirrors (config.json
+   "registry_mirrors"), trying each in turn: 0 when one had it, 1 when none
+   did (the reasons are logged at debug level).  */
+static int
+pull_from_mirrors (struct sbx_store *s, const struct sbx_reference *ref,
+                   const struct cli_pull_opts *o, struct sbx_digest *manifest, bool *up_to_date)
+{
+  const struct cli_mirror *m = cli_config_mirrors (ref->domain);
+  size_t i;
+
+  for (i = 0; m && i < m->n_urls; i++)
+    {
+      struct sbx_reference mref = *ref;
+      struct sbx_registry *reg = NULL;
+      struct sbx_error *e = NULL;
+      int r;
+
+      mref.domain = m->urls[i].domain;
+      r = registry_open (o, m->urls[i].insecure ? m->urls[i].domain : NULL, &reg, &e);
+      if (r == 0)
+        r = sbx_registry_pull (reg, s, &mref, manifest, up_to_date, &e);
+      sbx_registry_free (reg);
+      if (r == 0)
+        {
+          sbx_debug ("pulled `%s` from the mirror %s", ref->path, m->urls[i].domain);
+          return 0;
+        }
+      sbx_debug ("mirror %s: %s", m->urls[i].domain, e ? e->msg : "failed");
+      sbx_error_clear (&e);
+    }
+  return 1;
 }
 
 int
@@ -299,10 +340,14 @@ cli_pull_image (const struct cli_globals *g, struct sbx_store *s, const char *na
       sbx_reference_release (&ref);
       return -1;
     }
-  r = cli_registry_open (o, &reg, err);
-  if (r == 0)
-    r = sbx_registry_pull (reg, s, &ref, manifest, &up_to_date, err);
-  sbx_registry_free (reg);
+  r = pull_from_mirrors (s, &ref, o, manifest, &up_to_date);
+  if (r > 0)
+    {
+      r = cli_registry_open (o, &reg, err);
+      if (r == 0)
+        r = sbx_registry_pull (reg, s, &ref, manifest, &up_to_date, err);
+      sbx_registry_free (reg);
+    }
   sbx_reference_release (&ref);
   if (r < 0)
     return -1;

@@ -63,15 +63,18 @@ split_name (const char *name, char **repo, char **tag)
   sbx_reference_release (&ref);
 }
 
-static const char images_help[] = "Usage: sbx images [OPTIONS]\n"
-                                  "\n"
-                                  "List the images in the store.\n"
-                                  "\n"
-                                  "Options:\n"
-                                  "  -q, --quiet          only image ids\n"
-                                  "      --format FMT     table (default) or json\n"
-                                  "      --no-trunc       full ids\n"
-                                  "      --help           show this help\n";
+static const char images_help[]
+    = "Usage: sbx images [OPTIONS]\n"
+      "\n"
+      "List the images in the store.\n"
+      "\n"
+      "Options:\n"
+      "  -q, --quiet          only image ids\n"
+      "      --format FMT     table (default), json, or a template of\n"
+      "                       {{.ID}} {{.Repository}} {{.Tag}} {{.Name}}\n"
+      "                       {{.Digest}} {{.CreatedAt}} {{.Size}}\n"
+      "      --no-trunc       full ids\n"
+      "      --help           show this help\n";
 
 int
 cli_images (const struct cli_globals *g, int argc, char **argv)
@@ -82,6 +85,7 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
     { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
   };
   bool quiet = false, json = false, notrunc = false;
+  const char *tmpl = NULL;
   cleanup_json struct sbx_json *arr = sbx_json_array ();
   struct sbx_store_ref *refs = NULL;
   struct sbx_store *store = NULL;
@@ -103,9 +107,11 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
       case 'f':
         if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
           json = true;
+        else if (cli_format_is_template (optarg))
+          tmpl = optarg;
         else if (strcmp (optarg, "table") != 0)
-          return cli_usage_error ("images", "invalid --format `%s`: expected table or json",
-                                  optarg);
+          return cli_usage_error (
+              "images", "invalid --format `%s`: expected table, json or {{.Field}}", optarg);
         break;
       case 'h':
         fputs (images_help, stdout);
@@ -120,7 +126,7 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
       sbx_store_close (store);
       return cli_report ("images", err, SBX_EXIT_FAILURE);
     }
-  if (! quiet && ! json)
+  if (! quiet && ! json && ! tmpl)
     printf ("%-40s %-16s %-14s %-22s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
   for (i = 0; i < n; i++)
     {
@@ -155,6 +161,31 @@ cli_images (const struct cli_globals *g, int argc, char **argv)
         }
       else if (quiet)
         printf ("%.*s\n", notrunc ? 71 : 12, notrunc ? id : img->config_digest.hex);
+      else if (tmpl)
+        {
+          cleanup_free char *short_id = xstrndup (img->config_digest.hex, 12);
+          cleanup_free char *name = xasprintf ("%s:%s", repo, tag);
+          cleanup_free char *line = NULL;
+          const struct cli_field fields[] = {
+            { "ID", notrunc ? id : short_id },
+            { "Repository", repo },
+            { "Tag", tag },
+            { "Name", name },
+            { "Digest", sbx_digest_format (&refs[i].manifest, dig) },
+            { "CreatedAt", img->config->created },
+            { "Size", size },
+          };
+
+          line = cli_format_expand (tmpl, fields, SBX_N_ELEMENTS (fields), &err);
+          if (line == NULL)
+            {
+              sbx_image_free (img);
+              sbx_store_refs_free (refs, n);
+              sbx_store_close (store);
+              return cli_report ("images", err, SBX_EXIT_FAILURE);
+            }
+          fputs (line, stdout);
+        }
       else
         printf ("%-40s %-16s %-14.12s %-22.19s %s\n", repo, tag, img->config_digest.hex,
                 img->config->created ? img->config->created : "", size);
@@ -197,25 +228,20 @@ struct gc_arg
   bool report;   /* print what was freed (prune) */
 };
 
-/* Layers of images that running containers use stay, whatever the names.  */
-static int
-gc_fn (void *arg, struct sbx_error **err)
+struct sbx_digest *
+cli_keep_digests (struct sbx_store *s, char *const *in_use, size_t *n)
 {
-  struct gc_arg *a = arg;
   struct sbx_digest *keep = NULL;
   size_t n_keep = 0, i, l;
-  uint64_t freed = 0;
-  size_t removed = 0;
-  int r;
 
-  for (i = 0; a->in_use && a->in_use[i]; i++)
+  for (i = 0; in_use && in_use[i]; i++)
     {
       struct sbx_digest m;
       struct sbx_image *img = NULL;
       struct sbx_error *ignored = NULL;
 
-      if (sbx_digest_parse (a->in_use[i], &m, &ignored) < 0
-          || sbx_image_load (a->store, &m, &img, &ignored) < 0)
+      if (sbx_digest_parse (in_use[i], &m, &ignored) < 0
+          || sbx_image_load (s, &m, &img, &ignored) < 0)
         {
           sbx_error_clear (&ignored);
           continue;
@@ -230,6 +256,28 @@ gc_fn (void *arg, struct sbx_error **err)
         }
       sbx_image_free (img);
     }
+  *n = n_keep;
+  return keep;
+}
+
+void
+cli_human_size (int64_t n, char *buf, size_t len)
+{
+  human_size (n, buf, len);
+}
+
+/* Layers of images that running containers use stay, whatever the names.  */
+static int
+gc_fn (void *arg, struct sbx_error **err)
+{
+  struct gc_arg *a = arg;
+  struct sbx_digest *keep = NULL;
+  size_t n_keep = 0;
+  uint64_t freed = 0;
+  size_t removed = 0;
+  int r;
+
+  keep = cli_keep_digests (a->store, a->in_use, &n_keep);
   r = sbx_store_prune (a->store, keep, n_keep, &freed, &removed, err);
   free (keep);
   if (r == 0 && a->report)

@@ -21,7 +21,21 @@ static const char info_help[]
     = "Usage: sbx info [--format text|json]\n"
       "\n"
       "Show what this host allows (user namespaces and their mode, overlay, FUSE,\n"
-      "TUN, cgroups) and the paths sbx uses, with a hint for each missing feature.\n";
+      "TUN, cgroups) and the paths sbx uses, with a hint for each missing feature,\n"
+      "and every setting with where it came from (flag, env, config or default).\n"
+      "\n"
+      "Settings live in ${XDG_CONFIG_HOME:-~/.config}/sbx/config.json:\n"
+      "  root, storage_driver, network, publish_address, log_level,\n"
+      "  registry_mirrors ({\"docker.io\": [\"http://mirror:5000\"]}), insecure_registries;\n"
+      "$SBX_ROOT, $SBX_STORAGE_DRIVER, $SBX_NETWORK and $SBX_LOG override them.\n"
+      "\n"
+      "Options:\n"
+      "      --format FMT   text (default) or json\n"
+      "  -h, --help         show this help\n"
+      "\n"
+      "Examples:\n"
+      "  sbx info\n"
+      "  sbx info --format json\n";
 
 /* One host feature: usable or not, with the reason and the fix.  */
 struct feature
@@ -80,6 +94,85 @@ struct host_facts
 };
 
 static void
+setting_json (struct sbx_json *obj, const char *key, const struct cli_setting *st)
+{
+  struct sbx_json *one = sbx_json_object ();
+
+  sbx_json_set_str (one, "value", st->value);
+  sbx_json_set_str (one, "source", cli_config_source_name (st->source));
+  sbx_json_set (obj, key, one);
+}
+
+/* Each setting with where it came from.  */
+static struct sbx_json *
+settings_json (void)
+{
+  const struct cli_config *c = cli_config_get ();
+  struct sbx_json *out = sbx_json_object ();
+  struct sbx_json *one, *arr, *mirrors;
+  size_t i, j;
+
+  sbx_json_set_str (out, "configFile", c->path);
+  sbx_json_set_bool (out, "configFileExists", c->file_exists);
+  setting_json (out, "root", &c->root);
+  setting_json (out, "storage_driver", &c->storage_driver);
+  setting_json (out, "network", &c->network);
+  setting_json (out, "publish_address", &c->publish_address);
+  setting_json (out, "log_level", &c->log_level);
+  one = sbx_json_object ();
+  arr = sbx_json_array ();
+  for (i = 0; c->insecure_registries[i]; i++)
+    sbx_json_append_str (arr, c->insecure_registries[i]);
+  sbx_json_set (one, "value", arr);
+  sbx_json_set_str (one, "source", c->insecure_registries[0] ? "config" : "default");
+  sbx_json_set (out, "insecure_registries", one);
+  one = sbx_json_object ();
+  mirrors = sbx_json_object ();
+  for (i = 0; i < c->n_mirrors; i++)
+    {
+      arr = sbx_json_array ();
+      for (j = 0; j < c->mirrors[i].n_urls; j++)
+        sbx_json_append_str (arr, c->mirrors[i].urls[j].url);
+      sbx_json_set (mirrors, c->mirrors[i].registry, arr);
+    }
+  sbx_json_set (one, "value", mirrors);
+  sbx_json_set_str (one, "source", c->n_mirrors ? "config" : "default");
+  sbx_json_set (out, "registry_mirrors", one);
+  return out;
+}
+
+static void
+print_settings (void)
+{
+  const struct cli_config *c = cli_config_get ();
+  const struct
+  {
+    const char *name;
+    const struct cli_setting *st;
+  } rows[] = {
+    { "root", &c->root },           { "storage_driver", &c->storage_driver },
+    { "network", &c->network },     { "publish_address", &c->publish_address },
+    { "log_level", &c->log_level },
+  };
+  size_t i, j;
+
+  printf ("config file:      %s%s\n", c->path, c->file_exists ? "" : " (absent)");
+  for (i = 0; i < SBX_N_ELEMENTS (rows); i++)
+    printf ("  %-21s %s (%s)\n", rows[i].name, rows[i].st->value,
+            cli_config_source_name (rows[i].st->source));
+  printf ("  %-21s", "insecure_registries");
+  for (i = 0; c->insecure_registries[i]; i++)
+    printf (" %s", c->insecure_registries[i]);
+  printf ("%s (%s)\n", c->insecure_registries[0] ? "" : " -",
+          c->insecure_registries[0] ? "config" : "default");
+  printf ("  %-21s", "registry_mirrors");
+  for (i = 0; i < c->n_mirrors; i++)
+    for (j = 0; j < c->mirrors[i].n_urls; j++)
+      printf (" %s=%s", c->mirrors[i].registry, c->mirrors[i].urls[j].url);
+  printf ("%s (%s)\n", c->n_mirrors ? "" : " -", c->n_mirrors ? "config" : "default");
+}
+
+static void
 print_json (const struct host_facts *f)
 {
   size_t i;
@@ -122,11 +215,12 @@ print_json (const struct host_facts *f)
     sbx_json_set_str (net, "reason", f->network_why);
     sbx_json_set_str (net, "libslirp", f->slirp_version);
     sbx_json_set_bool (net, "ipv6", f->ipv6);
-    sbx_json_set_str (net, "publishAddress", SBX_PORT_DEFAULT_IP);
+    sbx_json_set_str (net, "publishAddress", cli_config_get ()->publish_address.value);
     sbx_json_set (root, "network", net);
   }
   sbx_json_set_str (paths, "state", f->state);
   sbx_json_set (root, "paths", paths);
+  sbx_json_set (root, "settings", settings_json ());
   out = sbx_json_dump (root);
   fputs (out, stdout);
 }
@@ -157,6 +251,7 @@ print_text (const struct host_facts *f)
           f->store_remote ? " (a network filesystem: writable layers go to node-local storage)"
                           : "");
   printf ("state:            %s\n", f->state ? f->state : f->state_err);
+  print_settings ();
 }
 
 int
@@ -221,7 +316,7 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
   {
     /* What `run` would use: --storage-driver / $SBX_STORAGE_DRIVER / auto.  */
     enum sbx_storage_driver d;
-    const char *env = getenv ("SBX_STORAGE_DRIVER");
+    const struct cli_setting *want = &cli_config_get ()->storage_driver;
 
     if (cli_pick_driver (NULL, &d, &err) < 0)
       {
@@ -232,7 +327,8 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
     else
       {
         driver = cli_driver_name (d);
-        driver_why = env && *env   ? "set by SBX_STORAGE_DRIVER"
+        driver_why = want->source == CLI_CONFIG_ENV    ? "set by SBX_STORAGE_DRIVER"
+                     : want->source == CLI_CONFIG_FILE ? "set in config.json"
                      : feats[1].ok ? "auto: the kernel overlay works in a user namespace"
                                    : "auto: the kernel refuses an unprivileged overlay mount";
       }
@@ -243,7 +339,14 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
 
     slirp_version = sbx_net_slirp_version (&e);
     ipv6 = sbx_net_host_has_ipv6 ();
-    if (! feats[3].ok)
+    const struct cli_setting *nw = &cli_config_get ()->network;
+
+    if (nw->source != CLI_CONFIG_DEFAULT)
+      {
+        network = nw->value;
+        network_why = nw->source == CLI_CONFIG_ENV ? "set by SBX_NETWORK" : "set in config.json";
+      }
+    else if (! feats[3].ok)
       {
         network = "none";
         network_why = "slirp needs /dev/net/tun; -p is unavailable";
@@ -256,10 +359,10 @@ cli_info (const struct cli_globals *g, int argc, char **argv)
     else
       {
         network = "slirp";
-        network_why = slirp_why
-            = xasprintf ("libslirp %s, 10.0.2.0/24, MTU 65520, IPv6 %s; -p binds %s unless an "
-                         "address is given",
-                         slirp_version, ipv6 ? "on" : "off", SBX_PORT_DEFAULT_IP);
+        network_why = slirp_why = xasprintf (
+            "libslirp %s, 10.0.2.0/24, MTU 65520, IPv6 %s; -p binds %s unless an "
+            "address is given",
+            slirp_version, ipv6 ? "on" : "off", cli_config_get ()->publish_address.value);
       }
     sbx_error_clear (&e);
   }

@@ -569,6 +569,8 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
     return 0; /* --help */
   if (r > 0)
     return r;
+  if (o.network == NULL && cli_config_get ()->network.source != CLI_CONFIG_DEFAULT)
+    o.network = cli_config_get ()->network.value; /* $SBX_NETWORK or config.json */
   first = optind;
   if (o.rootfs == NULL)
     {

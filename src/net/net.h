@@ -80,6 +80,10 @@ struct sbx_port
    and append the ports it names to *PORTS (*N of them).  */
 int sbx_net_parse_publish (const char *spec, struct sbx_port **ports, size_t *n,
                            struct sbx_error **err);
+/* The same with DEFAULT_IP for a spec that names no address (the
+   "publish_address" setting).  */
+int sbx_net_parse_publish_at (const char *spec, const char *default_ip, struct sbx_port **ports,
+                              size_t *n, struct sbx_error **err);
 /* Parse an image's ExposedPorts key ("8888/tcp") into a port with a
    kernel-chosen host port (-P).  */
 int sbx_net_parse_exposed (const char *key, struct sbx_port *out, struct sbx_error **err);

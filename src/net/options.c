@@ -194,11 +194,18 @@ parse_range (const char *s, bool allow_zero, uint32_t *lo, uint32_t *hi)
 int
 sbx_net_parse_publish (const char *spec, struct sbx_port **ports, size_t *n, struct sbx_error **err)
 {
+  return sbx_net_parse_publish_at (spec, SBX_PORT_DEFAULT_IP, ports, n, err);
+}
+
+int
+sbx_net_parse_publish_at (const char *spec, const char *default_ip, struct sbx_port **ports,
+                          size_t *n, struct sbx_error **err)
+{
   cleanup_free char *s = xstrdup (spec);
   char *slash = strrchr (s, '/');
   char *colon;
   const char *ctr, *hostport = "";
-  char *ip = (char *) SBX_PORT_DEFAULT_IP; /* written to only when it points into S */
+  char *ip = (char *) default_ip; /* written to only when it points into S */
   enum sbx_port_proto proto = SBX_PORT_TCP;
   uint32_t clo, chi, hlo = 0, hhi = 0;
   struct in6_addr a6;
