@@ -43,7 +43,8 @@ put_image (struct sbx_store *s, const char *config, const struct sbx_descriptor 
   cleanup_free char *manifest = NULL;
   struct sbx_descriptor cfgd = { 0 };
 
-  memcpy (all, layers, n * sizeof *all);
+  if (n > 0)
+    memcpy (all, layers, n * sizeof *all); /* scratch has no layers (LAYERS NULL) */
   if (extra)
     all[n++] = *extra;
   if (sbx_store_put_blob (s, config, strlen (config), &cfgd.digest, err) < 0)
