@@ -511,6 +511,7 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
   struct sbx_store *store = NULL;
   struct sbx_error *err = NULL;
   bool all = false, quiet = false, json = false, notrunc = false;
+  const char *tmpl = NULL;
   size_t n = 0, i;
   int c;
 
@@ -529,12 +530,18 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
       case 'f':
         if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
           json = true;
+        else if (cli_format_is_template (optarg))
+          tmpl = optarg;
         else if (strcmp (optarg, "table") != 0)
-          return cli_usage_error ("ps", "invalid --format `%s`: expected table or json", optarg);
+          return cli_usage_error ("ps",
+                                  "invalid --format `%s`: expected table, json or a template "
+                                  "such as '{{.Names}}'",
+                                  optarg);
         break;
       case 'h':
-        printf ("Usage: sbx ps [-a] [-q] [--format table|json] [--no-trunc]\n\n"
-                "List running containers (-a: all kept ones too).\n");
+        printf ("Usage: sbx ps [-a] [-q] [--format table|json|TEMPLATE] [--no-trunc]\n\n"
+                "List running containers (-a: all kept ones too). TEMPLATE fields: .ID .Names\n"
+                ".Image .Command .CreatedAt .Status .Ports .State\n");
         return 0;
       default:
         return cli_getopt_error ("ps", c, argv);
@@ -546,7 +553,7 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
       sbx_store_close (store);
       return cli_report ("ps", err, SBX_EXIT_FAILURE);
     }
-  if (! quiet && ! json)
+  if (! quiet && ! json && ! tmpl)
     printf ("%-12s  %-28s  %-24s  %-16s  %-28s  %-28s  %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
             "CREATED", "STATUS", "PORTS", "NAMES");
   for (i = 0; i < n; i++)
@@ -591,6 +598,31 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
         }
       else if (quiet)
         printf ("%.*s\n", notrunc ? 64 : 12, k->id);
+      else if (tmpl)
+        {
+          char shortid[13];
+          const struct cli_field fields[] = {
+            { "ID", notrunc ? k->id : shortid },
+            { "Names", k->name },
+            { "Image", k->image_name },
+            { "Command", cmd },
+            { "CreatedAt", created },
+            { "Status", status },
+            { "Ports", ports },
+            { "State", running ? "running" : "exited" },
+          };
+          cleanup_free char *line = NULL;
+
+          snprintf (shortid, sizeof shortid, "%.12s", k->id);
+          line = cli_format_expand (tmpl, fields, sizeof fields / sizeof fields[0], &err);
+          if (line == NULL)
+            {
+              sbx_container_list_free (list, n);
+              sbx_store_close (store);
+              return cli_report ("ps", err, SBX_EXIT_FAILURE);
+            }
+          fputs (line, stdout);
+        }
       else
         printf ("%-12.12s  %-28.28s  %-24.24s  %-16s  %-28s  %-28s  %s\n", k->id,
                 k->image_name ? k->image_name : "", cmd, created, status, ports, k->name);
