@@ -63,8 +63,11 @@ sorted_entries (int dirfd, const char *rel, struct sbx_error **err)
 static int
 apply_meta (struct copy_ctx *c, int dstdir, const char *name, bool is_link, struct sbx_error **err)
 {
+  /* Single-uid mode maps only 0: an id outside the map (EINVAL) leaves
+     the file the caller's, as unpacking a layer does there.  */
   if ((c->uid >= 0 || c->gid >= 0)
-      && fchownat (dstdir, name, (uid_t) c->uid, (gid_t) c->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      && fchownat (dstdir, name, (uid_t) c->uid, (gid_t) c->gid, AT_SYMLINK_NOFOLLOW) < 0
+      && (errno != EINVAL || c->apply_owners))
     return sbx_err_errno (err, "chown `%s`", name);
   if (c->chmod >= 0 && ! is_link && fchmodat (dstdir, name, (mode_t) c->chmod, 0) < 0)
     return sbx_err_errno (err, "chmod `%s`", name);

@@ -34,6 +34,7 @@ struct exec_state
   size_t step, n_steps;
   char created[32];
   int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+  bool noted_user;
 };
 
 /* Removes PATH (inside the user namespace of PLAN when set: its files may
@@ -389,6 +390,10 @@ layer_job_fn (void *arg, struct sbx_error **err)
     }
   if (write (j->fd, &r, sizeof r) != (ssize_t) sizeof r)
     return sbx_err_errno (err, "report the layer");
+  if (j->mnt_from)
+    (void) umount2 (j->mnt_from, MNT_DETACH);
+  if (j->mnt_root)
+    (void) umount2 (j->mnt_root, MNT_DETACH);
   return sbx_fs_rm_rf_at (AT_FDCWD, j->remove, err);
 }
 
@@ -463,6 +468,26 @@ add_script (const char *dir, const char *script, char ***lowers, char ***argv,
   return 0;
 }
 
+/* The user a RUN runs as.  Single-uid mode maps only 0: there a RUN runs
+   as root with the root-emulation filter (its set*id calls succeed
+   without effect), and says so once.  */
+static const char *
+run_user (struct exec_state *x, const char *user)
+{
+  if (user == NULL || *user == '\0')
+    return NULL;
+  if (x->o->plan->mode != SBX_USERNS_SINGLE || strcmp (user, "root") == 0 || strcmp (user, "0") == 0
+      || strncmp (user, "0:", 2) == 0)
+    return user;
+  if (! x->noted_user)
+    fprintf (stderr,
+             "note: single-uid mode (no /etc/subuid range): RUN steps run as root, "
+             "not as USER %s\n",
+             user);
+  x->noted_user = true;
+  return NULL;
+}
+
 static int
 run_step (struct exec_state *x, const struct sbx_build_step *s, struct sbx_image *img,
           const struct sbx_digest *cur, struct sbx_digest *out, struct sbx_error **err)
@@ -512,7 +537,7 @@ run_step (struct exec_state *x, const struct sbx_build_step *s, struct sbx_image
     .argv = script_argv ? script_argv : s->argv,
     .env = env,
     .workdir = img->config->workdir && *img->config->workdir ? img->config->workdir : NULL,
-    .user = img->config->user && *img->config->user ? img->config->user : NULL,
+    .user = run_user (x, img->config->user),
     .caps = sbx_caps_default (),
     .network = step_network (o, s),
     .net = o->net,
