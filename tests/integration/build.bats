@@ -404,3 +404,44 @@ served content
   assert_success
   assert_output "1"
 }
+
+@test "build: an image built by sbx, pushed, pulled by skopeo and unpacked by umoci" {
+  require_registry_tools
+  local regdir="$BATS_TEST_TMPDIR/registry" reg t="$BATS_TEST_TMPDIR"
+  echo payload >"$CTX/payload.txt"
+  cat >"$CTX/Dockerfile" <<'DF'
+FROM localhost/bb AS build
+RUN mkdir -p /out && echo from-run >/out/run.txt
+
+FROM localhost/bb
+COPY payload.txt /data/payload.txt
+COPY --from=build /out/run.txt /data/run.txt
+RUN rm /etc/group && echo added >/data/added.txt
+CMD ["cat", "/data/payload.txt"]
+DF
+  run sbx build -t localhost/pushme "$CTX"
+  assert_success
+  reg=$("$TESTS_DIR/fixtures/registry" start "$regdir")
+  run sbx tag localhost/pushme "$reg/sbx-build/pushed:v1"
+  assert_success
+  run sbx push "$reg/sbx-build/pushed:v1"
+  if [ "$status" -ne 0 ]; then "$TESTS_DIR/fixtures/registry" stop "$regdir"; fi
+  assert_success
+  run skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$reg/sbx-build/pushed:v1" \
+    "oci:$t/layout:v1"
+  "$TESTS_DIR/fixtures/registry" stop "$regdir"
+  assert_success
+  run umoci unpack --rootless --image "$t/layout:v1" "$t/bundle"
+  assert_success
+  run cat "$t/bundle/rootfs/data/payload.txt" "$t/bundle/rootfs/data/run.txt" \
+    "$t/bundle/rootfs/data/added.txt"
+  assert_success
+  assert_output "payload
+from-run
+added"
+  [ -x "$t/bundle/rootfs/bin/busybox" ] || fail "no busybox in umoci's unpack"
+  [ ! -e "$t/bundle/rootfs/etc/group" ] || fail "the whiteout of /etc/group was not applied"
+  [ -e "$t/bundle/rootfs/etc/passwd" ] || fail "no /etc/passwd"
+  run jq -r '.process.args | join(" ")' "$t/bundle/config.json"
+  assert_output "cat /data/payload.txt"
+}
