@@ -81,7 +81,8 @@ put_image (struct sbx_store *s, const char *config, const struct sbx_descriptor 
   cleanup_free char *manifest = NULL;
   struct sbx_descriptor cfgd = { 0 };
 
-  memcpy (all, layers, n * sizeof *all);
+  if (n > 0)
+    memcpy (all, layers, n * sizeof *all);
   if (extra)
     all[n++] = *extra;
   if (sbx_store_put_blob (s, config, strlen (config), &cfgd.digest, err) < 0)
