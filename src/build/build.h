@@ -314,6 +314,12 @@ typedef int (*sbx_build_image_fn) (void *arg, const char *image, struct sbx_dige
 typedef int (*sbx_build_unpack_fn) (void *arg, const struct sbx_digest *manifest,
                                     struct sbx_error **err);
 
+/* ADD of a URL: download URL into FD (an empty file, left at its end) and
+   set *MTIME to its Last-Modified time, or -1.  The CLI's job, since only
+   registry/ speaks HTTP.  */
+typedef int (*sbx_build_fetch_fn) (void *arg, const char *url, int fd, int64_t *mtime,
+                                   struct sbx_error **err);
+
 struct sbx_build_exec_opts
 {
   struct sbx_store *store;
@@ -326,7 +332,11 @@ struct sbx_build_exec_opts
   bool no_cache;
   sbx_build_image_fn image;
   sbx_build_unpack_fn unpack;
+  sbx_build_fetch_fn fetch; /* NULL: ADD of a URL fails */
   void *cb_arg;
+  /* Set to the status of a RUN command that failed (podman's `podman build`
+     exits with it), else left alone.  May be NULL.  */
+  int *run_status;
 };
 
 /* Build PLAN's needed stages in order; *MANIFEST gets the target stage's
@@ -334,6 +344,14 @@ struct sbx_build_exec_opts
    stderr, RUN output to the inherited stdout/stderr.  Each step's result
    is cached under ROOT/build-cache/ by its parent image, its instruction
    and, for COPY/ADD, the content of its inputs.  Errors start with
-   "FILE:LINE: INSTRUCTION: ".  */
+   "FILE:LINE: INSTRUCTION: ".
+
+   With SOURCE_DATE_EPOCH set, layer mtimes are clamped to it and history
+   and config dates are it, so that the same inputs give the same image.  */
 int sbx_build_exec (const struct sbx_build_plan *plan, const struct sbx_build_exec_opts *o,
                     struct sbx_digest *manifest, struct sbx_error **err);
+
+/* Remove the build cache entries (ROOT/build-cache/) whose image is no
+   longer complete in S, and stale temporary files; *REMOVED gets how many.
+   Run it after a prune.  */
+int sbx_build_cache_prune (struct sbx_store *s, size_t *removed, struct sbx_error **err);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "build/internal.h"
+#include "layer/layer.h"
 #include "util/cleanup.h"
 #include "util/digest.h"
 #include "util/error.h"
@@ -27,6 +28,8 @@ struct copy_ctx
   bool copy;
   long uid, gid; /* -1: keep */
   int chmod;     /* -1: keep */
+  bool extract;  /* ADD: unpack local tar archives */
+  bool apply_owners;
 };
 
 static int
@@ -60,8 +63,11 @@ sorted_entries (int dirfd, const char *rel, struct sbx_error **err)
 static int
 apply_meta (struct copy_ctx *c, int dstdir, const char *name, bool is_link, struct sbx_error **err)
 {
+  /* Single-uid mode maps only 0: an id outside the map (EINVAL) leaves
+     the file the caller's, as unpacking a layer does there.  */
   if ((c->uid >= 0 || c->gid >= 0)
-      && fchownat (dstdir, name, (uid_t) c->uid, (gid_t) c->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      && fchownat (dstdir, name, (uid_t) c->uid, (gid_t) c->gid, AT_SYMLINK_NOFOLLOW) < 0
+      && (errno != EINVAL || c->apply_owners))
     return sbx_err_errno (err, "chown `%s`", name);
   if (c->chmod >= 0 && ! is_link && fchmodat (dstdir, name, (mode_t) c->chmod, 0) < 0)
     return sbx_err_errno (err, "chmod `%s`", name);
@@ -205,8 +211,8 @@ open_dest_dir (int stagefd, const char *path, struct sbx_error **err)
   return sbx_fs_open_in_root (stagefd, rel, O_RDONLY | O_DIRECTORY, 0, err);
 }
 
-static int
-parse_chown (const char *spec, struct copy_ctx *c, struct sbx_error **err)
+int
+build_parse_chown_ids (const char *spec, long *uid, long *gid)
 {
   cleanup_free char *u = xstrdup (spec);
   char *colon = strchr (u, ':');
@@ -215,17 +221,42 @@ parse_chown (const char *spec, struct copy_ctx *c, struct sbx_error **err)
   if (colon)
     *colon = '\0';
   errno = 0;
-  c->uid = strtol (u, &end, 10);
-  if (*u == '\0' || *end || c->uid < 0 || errno)
-    return sbx_err (err, ENOTSUP, "--chown `%s`: only numeric ids are supported yet", spec);
-  c->gid = c->uid;
+  *uid = strtol (u, &end, 10);
+  if (*u == '\0' || *end || *uid < 0 || errno)
+    return -1;
+  *gid = *uid;
   if (colon)
     {
-      c->gid = strtol (colon + 1, &end, 10);
-      if (colon[1] == '\0' || *end || c->gid < 0)
-        return sbx_err (err, ENOTSUP, "--chown `%s`: only numeric ids are supported yet", spec);
+      *gid = strtol (colon + 1, &end, 10);
+      if (colon[1] == '\0' || *end || *gid < 0 || errno)
+        return -1;
     }
   return 0;
+}
+
+bool
+build_is_url (const char *src)
+{
+  return strncmp (src, "http://", 7) == 0 || strncmp (src, "https://", 8) == 0;
+}
+
+char *
+build_url_basename (const char *url)
+{
+  const char *p = strstr (url, "://");
+  const char *path;
+  size_t n;
+
+  p = p ? p + 3 : url;
+  path = p + strcspn (p, "/?#");
+  n = strcspn (path, "?#");
+  while (n > 0 && path[n - 1] == '/')
+    n--;
+  if (n == 0)
+    return xstrdup ("index.html");
+  for (p = path + n; p > path && p[-1] != '/'; p--)
+    ;
+  return xstrndup (p, (size_t) (path + n - p));
 }
 
 /* A context path that stays inside the context.  */
@@ -275,6 +306,65 @@ stat_in_context (int ctxfd, const char *rel, struct stat *st)
   return fd < 0 ? -1 : fstat (fd, st);
 }
 
+/* Whether the regular file FD looks like a tar archive: compressed with
+   gzip, bzip2, xz or zstd (taken on trust: a compressed file that is no tar
+   is copied after a failed unpack), or a plain ustar/GNU tar.  */
+static bool
+is_archive (int fd)
+{
+  unsigned char b[512];
+  ssize_t n = pread (fd, b, sizeof b, 0);
+
+  if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+    return true;
+  if (n >= 3 && memcmp (b, "BZh", 3) == 0)
+    return true;
+  if (n >= 6
+      && memcmp (b,
+                 "\xfd"
+                 "7zXZ\0",
+                 6)
+             == 0)
+    return true;
+  if (n >= 4 && memcmp (b, "\x28\xb5\x2f\xfd", 4) == 0)
+    return true;
+  return n == 512 && memcmp (b + 257, "ustar", 5) == 0;
+}
+
+static bool
+is_archive_at (int dirfd, const char *rel)
+{
+  struct sbx_error *ignored = NULL;
+  cleanup_close int fd = sbx_fs_open_in_root (dirfd, rel, O_RDONLY | O_NOFOLLOW, 0, &ignored);
+  struct stat st;
+
+  sbx_error_clear (&ignored);
+  return fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && is_archive (fd);
+}
+
+/* ADD: unpack the archive REL into DSTFD.  1 when done, 0 when REL turned
+   out to be no archive (nothing was written), -1 on error.  */
+static int
+extract_source (struct copy_ctx *c, int ctxfd, const char *rel, int dstfd, struct sbx_error **err)
+{
+  struct sbx_layer_unpack_opts o = { .apply_owners = c->apply_owners };
+  struct sbx_layer_stats stats = { 0 };
+  cleanup_close int fd = sbx_fs_open_in_root (ctxfd, rel, O_RDONLY | O_NOFOLLOW, 0, err);
+
+  if (fd < 0)
+    return sbx_err_prefix (err, "`%s`", rel);
+  if (! is_archive (fd))
+    return 0;
+  if (sbx_layer_unpack (fd, dstfd, &o, &stats, err) < 0)
+    {
+      if (stats.entries > 0)
+        return sbx_err_prefix (err, "extract `%s`", rel);
+      sbx_error_clear (err);
+      return 0;
+    }
+  return 1;
+}
+
 static int
 copy_source (struct copy_ctx *c, int ctxfd, const char *rel, int dstfd, const char *dstname,
              struct sbx_error **err)
@@ -315,32 +405,21 @@ copy_source (struct copy_ctx *c, int ctxfd, const char *rel, int dstfd, const ch
   return copy_entry (c, parent, slash ? slash + 1 : rel, rel, dstfd, dstname, err);
 }
 
-int
-build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
-                 const struct sbx_build_step *s, struct sbx_sha256 *hash, int stagefd,
-                 struct sbx_error **err)
+/* Expand the local sources of S into MATCHES (sorted).  */
+static int
+expand_sources (const struct build_copy_req *r, int ctxfd, char ***matches, struct sbx_error **err)
 {
-  struct copy_ctx c
-      = { .ig = ig, .hash = hash, .copy = stagefd >= 0, .uid = -1, .gid = -1, .chmod = s->chmod };
-  cleanup_close int ctxfd = open (context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int destdir = -1;
-  size_t dlen = strlen (s->dest);
-  bool dest_is_dir = dlen > 0 && s->dest[dlen - 1] == '/';
-  cleanup_strv char **matches = sbx_strv_dup (NULL);
+  const struct sbx_build_step *s = r->s;
   size_t i;
 
-  if (ctxfd < 0)
-    return sbx_err_errno (err, "open the build context `%s`", context);
-  if (s->chown && parse_chown (s->chown, &c, err) < 0)
-    return -1;
   for (i = 0; i < s->n_sources; i++)
     {
       const char *p = s->sources[i].path;
       cleanup_free char *pat = NULL;
       glob_t g = { 0 };
-      size_t k, n0 = sbx_strv_len (matches);
+      size_t k, n0 = sbx_strv_len (*matches);
 
-      if (p == NULL)
+      if (p == NULL || (s->kw == SBX_BUILD_ADD && build_is_url (p)))
         continue;
       p += strspn (p, "/");
       if (! is_inside (p))
@@ -353,25 +432,88 @@ build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
           struct stat st;
 
           if (stat_in_context (ctxfd, *p ? p : ".", &st) == 0
-              && (*p == '\0' || ! sbx_build_ignore_is_excluded (ig, p)))
-            sbx_strv_push (&matches, *p ? p : ".");
+              && (*p == '\0' || ! sbx_build_ignore_is_excluded (r->ig, p)))
+            sbx_strv_push (matches, *p ? p : ".");
         }
-      else if ((pat = xasprintf ("%s/%s", context, p)) != NULL
+      else if ((pat = xasprintf ("%s/%s", r->context, p)) != NULL
                && glob (pat, GLOB_NOSORT, NULL, &g) == 0)
         for (k = 0; k < g.gl_pathc; k++)
           {
-            const char *m = g.gl_pathv[k] + strlen (context) + 1;
+            const char *m = g.gl_pathv[k] + strlen (r->context) + 1;
 
-            if (*m == '\0' || strcmp (m, ".") == 0 || ! sbx_build_ignore_is_excluded (ig, m))
-              sbx_strv_push (&matches, *m ? m : ".");
+            if (*m == '\0' || strcmp (m, ".") == 0 || ! sbx_build_ignore_is_excluded (r->ig, m))
+              sbx_strv_push (matches, *m ? m : ".");
           }
       globfree (&g);
-      if (sbx_strv_len (matches) == n0)
-        return sbx_err (err, ENOENT, "`%s`: no such file or directory in the build context",
-                        s->sources[i].path);
+      if (sbx_strv_len (*matches) == n0)
+        return sbx_err (err, ENOENT, "`%s`: no such file or directory in %s", s->sources[i].path,
+                        r->ig || s->from_stage < 0 ? "the build context" : "the --from image");
     }
-  qsort (matches, sbx_strv_len (matches), sizeof (char *), cmp_names);
-  if (sbx_strv_len (matches) + (s->n_sources - sbx_strv_len (matches)) > 1)
+  qsort (*matches, sbx_strv_len (*matches), sizeof (char *), cmp_names);
+  return 0;
+}
+
+/* The name of the destination file for a source whose own name is NAME.  */
+static const char *
+dest_name (const struct sbx_build_step *s, bool dest_is_dir, const char *name)
+{
+  return dest_is_dir ? name : strrchr (s->dest, '/') + 1;
+}
+
+static int
+copy_urls (struct copy_ctx *c, const struct build_copy_req *r, int destdir, bool dest_is_dir,
+           struct sbx_error **err)
+{
+  const struct sbx_build_step *s = r->s;
+  cleanup_close int dl = -1;
+  size_t i;
+
+  for (i = 0; i < s->n_sources; i++)
+    {
+      cleanup_free char *base = NULL;
+      char idx[32];
+
+      if (s->kw != SBX_BUILD_ADD || s->sources[i].path == NULL
+          || ! build_is_url (s->sources[i].path))
+        continue;
+      if (dl < 0
+          && (r->downloads == NULL
+              || (dl = open (r->downloads, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0))
+        return sbx_err (err, EIO, "`%s` was not downloaded", s->sources[i].path);
+      base = build_url_basename (s->sources[i].path);
+      snprintf (idx, sizeof idx, "%zu", i);
+      if (copy_entry (c, dl, idx, s->sources[i].path, destdir, dest_name (s, dest_is_dir, base),
+                      err)
+          < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+build_copy_walk (const struct build_copy_req *r, struct sbx_error **err)
+{
+  const struct sbx_build_step *s = r->s;
+  struct copy_ctx c = { .ig = r->ig,
+                        .hash = r->hash,
+                        .copy = r->stagefd >= 0,
+                        .uid = r->uid,
+                        .gid = r->gid,
+                        .chmod = s->chmod,
+                        .extract = r->extract,
+                        .apply_owners = r->apply_owners };
+  cleanup_close int ctxfd = open (r->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int destdir = -1;
+  size_t dlen = strlen (s->dest);
+  bool dest_is_dir = dlen > 0 && s->dest[dlen - 1] == '/';
+  cleanup_strv char **matches = sbx_strv_dup (NULL);
+  size_t i;
+
+  if (ctxfd < 0)
+    return sbx_err_errno (err, "open the build context `%s`", r->context);
+  if (expand_sources (r, ctxfd, &matches, err) < 0)
+    return -1;
+  if (s->n_sources > 1)
     dest_is_dir = true;
   for (i = 0; matches[i]; i++)
     {
@@ -379,37 +521,42 @@ build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
 
       if (stat_in_context (ctxfd, matches[i], &st) == 0 && S_ISDIR (st.st_mode))
         dest_is_dir = true;
+      else if (c.extract && is_archive_at (ctxfd, matches[i]))
+        dest_is_dir = true;
     }
   if (c.copy)
     {
-      cleanup_free char *dir = NULL;
+      cleanup_free char *dir = xstrdup (s->dest);
 
-      if (dest_is_dir)
-        dir = xstrdup (s->dest);
-      else
-        {
-          char *slash;
-
-          dir = xstrdup (s->dest);
-          slash = strrchr (dir, '/');
-          slash[1] = '\0';
-        }
-      destdir = open_dest_dir (stagefd, dir, err);
+      if (! dest_is_dir)
+        strrchr (dir, '/')[1] = '\0';
+      destdir = open_dest_dir (r->stagefd, dir, err);
       if (destdir < 0)
         return -1;
     }
   for (i = 0; i < s->n_sources; i++)
     if (s->sources[i].path == NULL
         && copy_heredoc (&c, &s->sources[i], destdir,
-                         dest_is_dir ? s->sources[i].name : strrchr (s->dest, '/') + 1, err)
+                         dest_name (s, dest_is_dir, s->sources[i].name), err)
                < 0)
       return -1;
+  if (copy_urls (&c, r, destdir, dest_is_dir, err) < 0)
+    return -1;
   for (i = 0; matches[i]; i++)
     {
       const char *base = strrchr (matches[i], '/');
-      const char *name = dest_is_dir ? (base ? base + 1 : matches[i]) : strrchr (s->dest, '/') + 1;
+      const char *name = dest_name (s, dest_is_dir, base ? base + 1 : matches[i]);
       struct stat st;
 
+      if (c.copy && c.extract)
+        {
+          int x = extract_source (&c, ctxfd, matches[i], destdir, err);
+
+          if (x < 0)
+            return -1;
+          if (x > 0)
+            continue;
+        }
       if (stat_in_context (ctxfd, matches[i], &st) == 0 && S_ISDIR (st.st_mode))
         name = NULL; /* its contents go into the destination itself */
       if (copy_source (&c, ctxfd, matches[i], destdir, name, err) < 0)

@@ -117,14 +117,55 @@ void plan_add_dep (struct sbx_build_stage *s, int dep);
 int plan_step (struct planner *pl, size_t stage, struct stage_state *st,
                struct sbx_build_step *step, struct sbx_error **err);
 
+/* ---- cache.c ---- */
+
+struct sbx_store;
+struct sbx_digest;
+
+/* The cache key of a step with instruction TEXT on PARENT (and the digest
+   of its INPUTS, NULL for none).  */
+void build_cache_key (const struct sbx_digest *parent, const char *text,
+                      const struct sbx_digest *inputs, struct sbx_digest *key);
+/* Whether KEY has an entry whose image is complete in S (*OUT gets it).  */
+bool build_cache_lookup (struct sbx_store *s, const struct sbx_digest *key, struct sbx_digest *out);
+int build_cache_store (struct sbx_store *s, const struct sbx_digest *key,
+                       const struct sbx_digest *result, struct sbx_error **err);
+/* Whether the manifest, config and every layer blob of MANIFEST are stored.  */
+bool build_image_is_complete (struct sbx_store *s, const struct sbx_digest *manifest);
+
 /* ---- exec-copy.c ---- */
 
-/* What COPY/ADD step S brings from the context directory CONTEXT (its
-   sources expanded with glob(3), .dockerignore IG applied): with HASH, the
-   content is hashed into it (for the cache key); with STAGEFD >= 0 the
-   files are copied into the directory STAGEFD at the step's destination,
-   with its --chown (numeric) and --chmod.  Errors have no location.  */
 struct sbx_sha256;
-int build_copy_walk (const char *context, const struct sbx_build_ignore *ig,
-                     const struct sbx_build_step *s, struct sbx_sha256 *hash, int stagefd,
-                     struct sbx_error **err);
+
+/* What a COPY/ADD step S brings from CONTEXT (its sources expanded with
+   glob(3), .dockerignore IG applied; IG NULL for a --from source, where
+   CONTEXT is the source image's root).  With HASH, the content is hashed
+   into it (for the cache key); with STAGEFD >= 0 the files are copied into
+   the directory STAGEFD at the step's destination, owned by UID:GID (-1:
+   kept) and with the step's --chmod.  URL sources (ADD) are read from
+   DOWNLOADS/<i> for source i, fetched before.  With EXTRACT (ADD), a local
+   source that is a tar archive (plain, gzip, bzip2, xz or zstd) is unpacked
+   into the destination instead, with its owners when APPLY_OWNERS.  Errors
+   have no location.  */
+struct build_copy_req
+{
+  const char *context;
+  const struct sbx_build_ignore *ig;
+  const struct sbx_build_step *s;
+  struct sbx_sha256 *hash;
+  int stagefd;
+  const char *downloads;
+  long uid, gid;
+  bool extract;
+  bool apply_owners;
+};
+int build_copy_walk (const struct build_copy_req *r, struct sbx_error **err);
+
+/* A numeric --chown SPEC ("UID", "UID:GID"): 0 and *UID, *GID set (GID =
+   UID when not given, as Docker); -1 when it names a user or group.  */
+int build_parse_chown_ids (const char *spec, long *uid, long *gid);
+/* Whether an ADD source is a URL (http:// or https://).  */
+bool build_is_url (const char *src);
+/* The file name an ADD of URL gives when the destination is a directory:
+   the last component of its path ("index.html" for none; free() it).  */
+char *build_url_basename (const char *url);

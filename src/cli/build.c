@@ -12,6 +12,7 @@
 #include "build/build.h"
 #include "cli/cli.h"
 #include "image/image.h"
+#include "registry/registry.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -94,6 +95,16 @@ unpack_cb (void *arg, const struct sbx_digest *manifest, struct sbx_error **err)
   struct build_cb *c = arg;
 
   return cli_unpack_image (c->store, manifest, c->plan, err);
+}
+
+/* ADD of a URL.  Certificates are checked; plain http:// is allowed, as
+   Docker allows it for ADD.  */
+static int
+fetch_cb (void *arg, const char *url, int fd, int64_t *mtime, struct sbx_error **err)
+{
+  (void) arg;
+  *mtime = -1;
+  return sbx_registry_fetch_url (url, fd, true, err);
 }
 
 static int
@@ -216,8 +227,11 @@ build_parts_release (struct build_parts *p)
 
 static int
 do_build (const struct cli_globals *g, const struct build_req *r, struct sbx_store *store,
-          struct sbx_digest *manifest, struct sbx_error **err)
+          struct sbx_digest *manifest, int *run_status, struct sbx_error **err)
 {
+  /* Held shared for the whole build: a prune (exclusive) waits, so the
+     intermediate images and cache entries of a running build stay.  */
+  cleanup_store_lock struct sbx_store_lock gc = { -1 };
   __attribute__ ((cleanup (build_parts_release))) struct build_parts p = { 0 };
   cleanup_free char *name = NULL;
   cleanup_free char *text = NULL;
@@ -228,6 +242,8 @@ do_build (const struct cli_globals *g, const struct build_req *r, struct sbx_sto
   size_t len = 0, i;
 
   sbx_userns_detect (&up);
+  if (sbx_store_gc_lock (store, false, &gc, err) < 0)
+    return -1;
   text = read_dockerfile (r, &name, &len, err);
   if (text == NULL || read_ignore (r->context, &p.ig, err) < 0
       || sbx_build_parse (name, text, len, &p.ast, err) < 0
@@ -250,7 +266,9 @@ do_build (const struct cli_globals *g, const struct build_req *r, struct sbx_sto
     .no_cache = r->no_cache,
     .image = image_cb,
     .unpack = unpack_cb,
+    .fetch = fetch_cb,
     .cb_arg = &cb,
+    .run_status = run_status,
   };
   if (cli_pick_driver (NULL, &eo.driver, err) < 0)
     return -1;
@@ -290,12 +308,13 @@ cli_build (const struct cli_globals *g, int argc, char **argv)
   struct sbx_store *store = NULL;
   struct sbx_error *err = NULL;
   struct sbx_digest manifest;
+  int run_status = 0;
   int ret;
 
   ret = parse_flags (argc, argv, &r);
   if (ret == 0 && cli_open_store (g, &store, &err) == 0)
     {
-      if (do_build (g, &r, store, &manifest, &err) < 0
+      if (do_build (g, &r, store, &manifest, &run_status, &err) < 0
           || tag_and_print (store, r.tags, &manifest, &err) < 0)
         ret = -2;
     }
@@ -306,7 +325,8 @@ cli_build (const struct cli_globals *g, int argc, char **argv)
   sbx_strv_free (r.build_args);
   if (ret == -1)
     return 0; /* --help */
+  /* A failed RUN: its status, as `podman build` does (Docker exits 1).  */
   if (ret == -2)
-    return cli_report ("build", err, SBX_EXIT_FAILURE);
+    return cli_report ("build", err, run_status > 0 ? run_status : SBX_EXIT_FAILURE);
   return ret;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "build/build.h"
 #include "cli/cli.h"
 #include "image/image.h"
 #include "registry/registry.h"
@@ -280,6 +281,13 @@ gc_fn (void *arg, struct sbx_error **err)
   keep = cli_keep_digests (a->store, a->in_use, &n_keep);
   r = sbx_store_prune (a->store, keep, n_keep, &freed, &removed, err);
   free (keep);
+  if (r == 0)
+    {
+      size_t stale = 0;
+
+      /* Build cache entries whose image went with the prune.  */
+      r = sbx_build_cache_prune (a->store, &stale, err);
+    }
   if (r == 0 && a->report)
     {
       char size[32];

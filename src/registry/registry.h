@@ -93,3 +93,10 @@ int sbx_registry_login (struct sbx_registry *r, const char *domain, const char *
                         const char *password, struct sbx_error **err);
 /* Forget DOMAIN's credentials in opts->auth_file (ENOENT when none).  */
 int sbx_registry_logout (struct sbx_registry *r, const char *domain, struct sbx_error **err);
+
+/* ---- plain downloads (fetch.c) ---- */
+
+/* GET URL (http:// or https://, redirects followed, TLS checked when
+   TLS_VERIFY) and write the body to FD from where it stands (a retry
+   truncates FD and starts over).  A status other than 2xx is an error.  */
+int sbx_registry_fetch_url (const char *url, int fd, bool tls_verify, struct sbx_error **err);

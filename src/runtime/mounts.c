@@ -370,13 +370,21 @@ mount_image_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
       upper = xasprintf ("%s/upper", scratch);
       work = xasprintf ("%s/work", scratch);
     }
-  slash = strrchr (cfg->lowers[0], '/');
-  layers = xstrndup (cfg->lowers[0], (size_t) (slash - cfg->lowers[0]));
+  /* The bottom layer is always one of the store's.  */
+  slash = strrchr (cfg->lowers[cfg->n_lowers - 1], '/');
+  layers = xstrndup (cfg->lowers[cfg->n_lowers - 1],
+                     (size_t) (slash - cfg->lowers[cfg->n_lowers - 1]));
   sbx_strbuf_addstr (&opts, "lowerdir=");
   for (i = 0; i < cfg->n_lowers; i++)
     {
+      /* Relative to LAYERS (short options: more layers fit in a page);
+         a lower elsewhere (sbx build's heredoc script) by its full path.  */
       slash = strrchr (cfg->lowers[i], '/');
-      sbx_strbuf_addf (&opts, "%s%s", i ? ":" : "", slash + 1);
+      if ((size_t) (slash - cfg->lowers[i]) == strlen (layers)
+          && strncmp (cfg->lowers[i], layers, strlen (layers)) == 0)
+        sbx_strbuf_addf (&opts, "%s%s", i ? ":" : "", slash + 1);
+      else
+        sbx_strbuf_addf (&opts, "%s%s", i ? ":" : "", cfg->lowers[i]);
     }
   sbx_strbuf_addf (&opts, ",upperdir=%s,workdir=%s,userxattr", upper, work);
   if (opts.len >= 4000)
