@@ -19,6 +19,7 @@ static const struct cli_command commands[] = {
   { "commit", "Make an image from a container's changes", cli_commit },
   { "diff", "List the files a container changed", cli_diff },
   { "port", "List the published ports of a running container", cli_port },
+  { "volume", "Manage volumes (create, ls, inspect, rm, prune)", cli_volume },
   { "build", "Build an image from a Dockerfile", cli_build },
   { "pull", "Pull an image from a registry", cli_pull },
   { "images", "List images", cli_images },
