@@ -301,3 +301,21 @@ DF
   run sbx volume ls -q
   assert_output "rfs"
 }
+
+@test "volumes: the copy never follows the image's symlinks out of the root (also without openat2)" {
+  local deny=${SBX_HELPERS:-$TESTS_DIR/../build/tests/helpers}/deny-syscall
+  mkdir -p "$BATS_TEST_TMPDIR/secret"
+  echo hostsecret >"$BATS_TEST_TMPDIR/secret/s"
+  rm -rf "$BATS_TEST_TMPDIR/img/data"
+  ln -s "$BATS_TEST_TMPDIR/secret" "$BATS_TEST_TMPDIR/img/data"
+  run sbx run --rootfs "$BATS_TEST_TMPDIR/img" -v esc:/data sh -c 'ls -A /data; cat /data/s'
+  assert_failure
+  refute_output --partial hostsecret
+  run sbx volume rm esc
+  assert_success
+  [ -x "$deny" ] || skip "$deny is missing (make tests builds it)"
+  run env SBX_USERNS_MODE=single "$deny" openat2=ENOSYS -- "$SBX" run --rootfs "$BATS_TEST_TMPDIR/img" \
+    -v esc2:/data sh -c 'ls -A /data; cat /data/s'
+  assert_failure
+  refute_output --partial hostsecret
+}
