@@ -29,6 +29,7 @@ static const struct cli_command commands[] = {
   { "kill", "Send a signal to running containers", cli_kill, NULL },
   { "wait", "Wait for containers to stop and print their exit codes", cli_wait, NULL },
   { "top", "List a container's processes", cli_top, NULL },
+  { "volume", "Manage volumes (create, ls, inspect, rm, prune)", cli_volume, NULL },
   { "build", "Build an image from a Dockerfile", cli_build, NULL },
   { "pull", "Pull an image from a registry", cli_pull, NULL },
   { "images", "List images", cli_images,

@@ -189,6 +189,19 @@ int cli_top (const struct cli_globals *g, int argc, char **argv);
 struct sbx_json;
 struct sbx_json *cli_container_inspect (struct sbx_store *store, const char *what);
 
+/* ---- volumes (volume.c) ---- */
+
+int cli_volume (const struct cli_globals *g, int argc, char **argv);
+/* Name the anonymous volumes among MOUNTS (random 64 hex digits), create
+   the volumes that do not exist yet and point each volume mount's source
+   at its directory.  */
+int cli_volumes_prepare (struct sbx_store *s, struct sbx_mount_spec *mounts, size_t n,
+                         struct sbx_error **err);
+/* Remove the anonymous volumes that container C uses and no other container
+   does (--rm, rm -v).  */
+int cli_volumes_remove_anonymous (struct sbx_store *s, const struct sbx_container *c,
+                                  struct sbx_error **err);
+
 /* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
 char *cli_config_dir (void);
 

@@ -219,6 +219,8 @@ container_config (struct sbx_store *s, const struct sbx_container *c, struct run
         return -1;
       h->n_mounts++;
     }
+  if (cli_volumes_prepare (s, h->mounts, h->n_mounts, err) < 0)
+    return sbx_err_prefix (err, "container `%s`", c->name);
   *cfg = (struct sbx_run_config){
     .id = c->id,
     .lowers = h->lowers,
@@ -331,7 +333,8 @@ run_attached (struct sbx_store *s, struct sbx_container *c, int ready_fd, struct
   c->exit_code = exit_code;
   if (c->autoremove)
     {
-      if (cli_remove_container (s, c, &local) < 0)
+      if (cli_remove_container (s, c, &local) < 0
+          || cli_volumes_remove_anonymous (s, c, &local) < 0)
         {
           sbx_warn ("remove container `%s`: %s", c->name, local->msg);
           sbx_error_clear (&local);
@@ -639,19 +642,48 @@ cli_ps (const struct cli_globals *g, int argc, char **argv)
 
 /* ---- rm ---- */
 
+static int
+parse_rm_flags (int argc, char **argv, bool *force, bool *volumes)
+{
+  static const struct option opts[] = {
+    { "force", no_argument, NULL, 'f' },
+    { "volumes", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "+:fv", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'f':
+        *force = true;
+        break;
+      case 'v':
+        *volumes = true;
+        break;
+      case 'h':
+        fputs ("Usage: sbx rm [-f] [-v] CONTAINER...\n\nRemove stopped containers and their "
+               "writable layers (-f: stop running ones\nfirst; -v: also their anonymous "
+               "volumes).\n",
+               stdout);
+        return -1;
+      default:
+        return cli_getopt_error ("rm", c, argv);
+      }
+  return 0;
+}
+
 int
 cli_rm (const struct cli_globals *g, int argc, char **argv)
 {
   struct sbx_store *store = NULL;
   struct sbx_error *err = NULL;
-  bool force = false;
+  bool force = false, volumes = false;
   int status = 0;
   int i, r;
 
-  r = cli_parse_force ("rm",
-                       "Usage: sbx rm [-f] CONTAINER...\n\nRemove stopped containers and their "
-                       "writable layers (-f: stop running ones first).\n",
-                       argc, argv, &force);
+  r = parse_rm_flags (argc, argv, &force, &volumes);
   if (r != 0)
     return r < 0 ? 0 : r;
   if (optind >= argc)
@@ -678,6 +710,8 @@ cli_rm (const struct cli_globals *g, int argc, char **argv)
         }
       if (r == 0)
         r = cli_remove_container (store, k, &err);
+      if (r == 0 && volumes)
+        r = cli_volumes_remove_anonymous (store, k, &err);
       if (r == 0)
         printf ("%s\n", argv[i]);
       else

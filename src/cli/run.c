@@ -39,7 +39,13 @@ static const char run_help[]
       "  -e, --env K=V              set an environment variable (K alone: take it from\n"
       "                             the caller's environment when set)\n"
       "      --env-file FILE        read K=V lines from FILE\n"
-      "  -v, --volume HOST:CTR[:ro] bind-mount a host path (absolute or ./relative)\n"
+      "  -v, --volume SRC:CTR[:ro]  bind-mount a host path (absolute, ./relative or\n"
+      "                             dir/relative) or mount the volume named SRC\n"
+      "                             (created on first use, filled from the image's\n"
+      "                             CTR when empty; nocopy: not); -v CTR alone: an\n"
+      "                             anonymous volume\n"
+      "      --mount SPEC           type=bind|volume|tmpfs,source=…,target=…[,readonly]\n"
+      "                             (tmpfs: tmpfs-size=, tmpfs-mode=)\n"
       "  -w, --workdir DIR          working directory inside (created if missing)\n"
       "  -u, --user USER[:GROUP]    run as a uid, uid:gid or a name from the rootfs's\n"
       "                             /etc/passwd\n"
@@ -150,20 +156,119 @@ report (const char *cmd, struct sbx_error *err, int code)
 }
 
 static int
-add_volume (struct run_opts *o, const char *spec)
+add_volume (struct run_opts *o, const char *spec, bool is_mount)
 {
   cleanup_free char *cwd = getcwd (NULL, 0);
+  cleanup_free char *tmpfs = NULL;
   struct sbx_error *err = NULL;
   struct sbx_mount_spec m = { 0 };
+  size_t i;
+  int r;
 
-  if (sbx_spec_parse_volume (spec, cwd ? cwd : "/", &m, &err) < 0)
+  r = is_mount ? sbx_spec_parse_mount (spec, cwd ? cwd : "/", &m, &tmpfs, &err)
+               : sbx_spec_parse_volume (spec, cwd ? cwd : "/", &m, &err);
+  if (r < 0)
     return report ("run", err, SBX_EXIT_FAILURE);
+  if (tmpfs)
+    {
+      sbx_strv_push_take (&o->tmpfs, steal_ptr (&tmpfs));
+      return 0;
+    }
+  if (m.volume && ! sbx_volume_name_is_valid (m.volume))
+    r = cli_usage_error ("run",
+                         "invalid volume `%s`: `%s` is not a valid volume name (two or more of "
+                         "[a-zA-Z0-9_.-]); a host path must contain a `/`",
+                         spec, m.volume);
+  else if (is_mount && m.source && access (m.source, F_OK) < 0)
+    r = cli_usage_error ("run", "invalid --mount `%s`: bind source path `%s` does not exist", spec,
+                         m.source);
+  for (i = 0; r == 0 && i < o->n_mounts; i++)
+    if (strcmp (o->mounts[i].dest, m.dest) == 0)
+      r = cli_usage_error ("run", "duplicate mount point `%s`", m.dest);
+  if (r != 0)
+    {
+      sbx_mount_spec_release (&m);
+      return r;
+    }
   o->mounts = xrealloc (o->mounts, xmul (o->n_mounts + 1, sizeof *o->mounts));
   o->mounts[o->n_mounts++] = m;
-  /* Kept containers store it absolute, to run again from anywhere.  */
-  sbx_strv_push_take (&o->volume_specs,
-                      xasprintf ("%s:%s%s", m.source, m.dest, m.readonly ? ":ro" : ""));
   return 0;
+}
+
+/* The image's VOLUME paths that no -v, --mount or --tmpfs covers get
+   anonymous volumes, as in Docker.  */
+static void
+add_image_volumes (struct run_opts *o, char *const *paths)
+{
+  size_t i, j;
+
+  for (i = 0; paths && paths[i]; i++)
+    {
+      struct sbx_mount_spec m = { 0 };
+      struct sbx_error *err = NULL;
+      bool covered = false;
+
+      if (sbx_spec_parse_volume (paths[i], "/", &m, &err) < 0)
+        {
+          sbx_error_clear (&err); /* not a path we could mount: ignored */
+          continue;
+        }
+      for (j = 0; j < o->n_mounts; j++)
+        covered |= strcmp (o->mounts[j].dest, m.dest) == 0;
+      for (j = 0; o->tmpfs && o->tmpfs[j]; j++)
+        covered |= strncmp (o->tmpfs[j], m.dest, strlen (m.dest)) == 0
+                   && (o->tmpfs[j][strlen (m.dest)] == '\0' || o->tmpfs[j][strlen (m.dest)] == ':');
+      if (covered)
+        {
+          sbx_mount_spec_release (&m);
+          continue;
+        }
+      o->mounts = xrealloc (o->mounts, xmul (o->n_mounts + 1, sizeof *o->mounts));
+      o->mounts[o->n_mounts++] = m;
+    }
+}
+
+/* Create the volumes the mounts name (and name the anonymous ones), then
+   keep every mount as a -v value for the container record: absolute
+   paths and volume names, to run again from anywhere.  */
+static int
+prepare_volumes (const struct cli_globals *g, struct run_opts *o, struct sbx_error **err)
+{
+  struct sbx_store *store = NULL;
+  size_t i;
+  int r;
+
+  if (o->n_mounts == 0)
+    return 0;
+  r = cli_open_store (g, &store, err);
+  if (r == 0)
+    r = cli_volumes_prepare (store, o->mounts, o->n_mounts, err);
+  sbx_store_close (store);
+  for (i = 0; r == 0 && i < o->n_mounts; i++)
+    sbx_strv_push_take (&o->volume_specs, sbx_mount_spec_format (&o->mounts[i]));
+  return r;
+}
+
+/* A --rootfs container is never kept: its anonymous volumes go with it.  */
+static void
+remove_anonymous_volumes (const struct cli_globals *g, struct run_opts *o)
+{
+  struct sbx_container c = { .id = (char *) o->cfg.id, .volumes = o->volume_specs };
+  struct sbx_store *store = NULL;
+  struct sbx_error *err = NULL;
+  size_t i;
+  bool any = false;
+
+  for (i = 0; i < o->n_mounts; i++)
+    any |= o->mounts[i].anonymous;
+  if (! any)
+    return;
+  if (cli_open_store (g, &store, &err) < 0 || cli_volumes_remove_anonymous (store, &c, &err) < 0)
+    {
+      fprintf (stderr, "sbx: run: remove anonymous volumes: %s\n", err->msg);
+      sbx_error_free (err);
+    }
+  sbx_store_close (store);
 }
 
 static int
@@ -211,6 +316,7 @@ enum
   OPT_TMPFS,
   OPT_ADD_HOST,
   OPT_DNS,
+  OPT_MOUNT,
   OPT_HELP,
 };
 
@@ -246,6 +352,7 @@ parse_flags (struct run_opts *o, int argc, char **argv)
     { "detach", no_argument, NULL, 'd' },
     { "add-host", required_argument, NULL, OPT_ADD_HOST },
     { "dns", required_argument, NULL, OPT_DNS },
+    { "mount", required_argument, NULL, OPT_MOUNT },
     { "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -268,7 +375,8 @@ parse_flags (struct run_opts *o, int argc, char **argv)
           return r;
         break;
       case 'v':
-        if ((r = add_volume (o, optarg)) != 0)
+      case OPT_MOUNT:
+        if ((r = add_volume (o, optarg, c == OPT_MOUNT)) != 0)
           return r;
         break;
       case 'w':
@@ -588,6 +696,7 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
         o.cfg.workdir = img->config->workdir;
       if (o.cfg.user == NULL && img->config->user && *img->config->user)
         o.cfg.user = img->config->user;
+      add_image_volumes (&o, img->config->volumes);
       o.cfg.lowers = o.lowers;
       o.cfg.n_lowers = sbx_strv_len (o.lowers);
       o.cfg.image = o.image_id;
@@ -600,6 +709,8 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
   if (sbx_caps_resolve (o.cap_add, o.cap_drop, &o.cfg.caps, &err) < 0)
     return report ("run", err, SBX_EXIT_FAILURE);
 
+  if (prepare_volumes (g, &o, &err) < 0)
+    return report ("run", err, SBX_EXIT_FAILURE);
   if (img)
     return run_kept (g, &o, argv[optind]);
   if (o.detach)
@@ -620,7 +731,9 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
   o.cfg.n_mounts = o.n_mounts;
   o.cfg.id = sbx_runtime_new_id ();
   sbx_userns_detect (&plan);
-  if (sbx_runtime_run (&o.cfg, &plan, &exit_code, &err) < 0)
+  r = sbx_runtime_run (&o.cfg, &plan, &exit_code, &err);
+  remove_anonymous_volumes (g, &o);
+  if (r < 0)
     return report (NULL, err, exit_code);
   return exit_code;
 }

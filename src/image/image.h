@@ -326,6 +326,41 @@ void sbx_container_list_free (struct sbx_container **list, size_t n);
 int sbx_container_remove (struct sbx_store *s, const struct sbx_container *c,
                           struct sbx_error **err);
 
+/* ---- volumes (volumes.c): $SBX_ROOT/volumes/<name>/ ---- */
+
+/* A volume is a directory, volumes/<name>/_data, mounted into containers,
+   and its record volumes/<name>/volume.json (created time, labels, whether
+   it is anonymous).  Names are Docker's: [a-zA-Z0-9][a-zA-Z0-9_.-]+.  Its
+   files may belong to subordinate ids: remove it as root of the user
+   namespace.  */
+struct sbx_volume
+{
+  char *name;
+  char *mountpoint; /* absolute path of its _data directory */
+  int64_t created;  /* unix seconds */
+  char **labels;    /* "key=value", NULL-terminated (never NULL) */
+  bool anonymous;   /* made for a container (random name), removed with it */
+};
+
+bool sbx_volume_name_is_valid (const char *name);
+/* Create volume NAME (with LABELS, "k=v", may be NULL) unless it exists;
+   *OUT gets it either way.  Returns 1 when it was created, 0 when it
+   existed (its labels and ANONYMOUS are then left as they were).  */
+int sbx_volume_create (struct sbx_store *s, const char *name, char *const *labels, bool anonymous,
+                       struct sbx_volume **out, struct sbx_error **err);
+/* Load volume NAME; ENOENT "no such volume" when absent.  */
+int sbx_volume_load (struct sbx_store *s, const char *name, struct sbx_volume **out,
+                     struct sbx_error **err);
+/* All volumes, sorted by name.  */
+int sbx_volume_list (struct sbx_store *s, struct sbx_volume ***out, size_t *n,
+                     struct sbx_error **err);
+/* Remove volume NAME and its data (ENOENT when absent).  FREED (may be NULL)
+   gets the size of its files.  It does not look for containers using it.  */
+int sbx_volume_remove (struct sbx_store *s, const char *name, uint64_t *freed,
+                       struct sbx_error **err);
+void sbx_volume_free (struct sbx_volume *v);
+void sbx_volume_list_free (struct sbx_volume **list, size_t n);
+
 /* ---- integrity and GC (check.c) ---- */
 
 struct sbx_check_report

@@ -72,6 +72,14 @@ int mounts_setup_rootfs (const struct setup_ctx *ctx, struct sbx_error **err);
    keeping its other flags.  */
 int mounts_make_readonly (const char *path, bool recursive, struct sbx_error **err);
 
+/* ---- volume-seed.c ---- */
+
+/* When the volume directory VOLDIR (a host path) is empty, copy the
+   content of DEST in the root at ROOTFD into it, with owners, modes and
+   times (Docker's volume copy).  Run as root of the container's user
+   namespace before the volume is mounted at DEST.  */
+int volume_seed (int rootfd, const char *dest, const char *voldir, struct sbx_error **err);
+
 /* ---- caps.c ---- */
 
 /* Restrict the bounding set to MASK and clear inheritable and ambient.  */

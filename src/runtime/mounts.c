@@ -274,6 +274,9 @@ setup_volumes (int rootfd, const struct sbx_run_config *cfg, struct sbx_error **
         return sbx_err_errno (err, "volume `%s`", m->source);
       if (fstat (src, &st) < 0)
         return sbx_err_errno (err, "stat `%s`", m->source);
+      if (m->volume && ! m->nocopy && S_ISDIR (st.st_mode)
+          && volume_seed (rootfd, m->dest, m->source, err) < 0)
+        return sbx_err_prefix (err, "volume `%s`", m->volume);
       dst = sbx_fs_ensure_mountpoint (rootfd, m->dest, S_ISDIR (st.st_mode), err);
       if (dst < 0)
         return sbx_err_prefix (err, "volume `%s`", m->dest);

@@ -76,15 +76,35 @@ int sbx_userns_write_maps (pid_t pid, const struct sbx_userns_plan *plan, bool k
 
 struct sbx_mount_spec
 {
-  char *source; /* absolute host path */
+  char *source; /* absolute host path (a volume's: filled in by the caller) */
   char *dest;   /* absolute container path */
   bool readonly;
+  /* A volume rather than a bind mount: its name, or NULL with ANONYMOUS
+     until the caller names it.  When SOURCE is an empty directory at
+     start, the container's content at DEST is copied into it first, with
+     owners and modes (Docker's volume copy), unless NOCOPY.  */
+  char *volume;
+  bool anonymous; /* -v /ctr, --mount type=volume without source */
+  bool nocopy;    /* nocopy, volume-nocopy */
 };
 
-/* Parse a -v value "HOST:CTR[:OPTS]" (OPTS: ro, rw, z, Z, comma-separated)
-   where HOST is an absolute or ./relative path, made absolute against CWD.  */
+/* Parse a -v value "SRC:CTR[:OPTS]" (OPTS: ro, rw, nocopy, z, Z,
+   comma-separated).  SRC is a host path, absolute or relative (./x, ../x,
+   x/y: made absolute against CWD), or the name of a volume (no '/', not
+   starting with '.'); "CTR" alone is an anonymous volume.  */
 int sbx_spec_parse_volume (const char *spec, const char *cwd, struct sbx_mount_spec *out,
                            struct sbx_error **err);
+/* Parse a --mount value: comma-separated KEY[=VALUE] with Docker's keys
+   type (bind, volume (default), tmpfs), source/src, target/destination/dst,
+   readonly/ro, volume-nocopy, bind-propagation (private or rprivate),
+   tmpfs-size (bytes, k/m/g suffix), tmpfs-mode (octal), consistency
+   (ignored).  A tmpfs gives *TMPFS in the --tmpfs form "PATH[:OPTS]" and
+   leaves OUT empty; the others fill OUT.  */
+int sbx_spec_parse_mount (const char *spec, const char *cwd, struct sbx_mount_spec *out,
+                          char **tmpfs, struct sbx_error **err);
+/* M as a -v value that sbx_spec_parse_volume reads back ("SRC:CTR[:ro]",
+   SRC absolute or a volume name) (free() it).  */
+char *sbx_mount_spec_format (const struct sbx_mount_spec *m);
 void sbx_mount_spec_release (struct sbx_mount_spec *m);
 
 /* Add the -e value SPEC ("K=V", or "K" taken from HOST_ENV when set) to *ENV.  */

@@ -13,7 +13,7 @@ static void
 check_volume (const char *spec, const char *source, const char *dest, bool ro)
 {
   cleanup_error struct sbx_error *err = NULL;
-  struct sbx_mount_spec m = { NULL, NULL, false };
+  struct sbx_mount_spec m = { 0 };
   int ret = sbx_spec_parse_volume (spec, "/home/u/work", &m, &err);
 
   if (ret < 0)
@@ -33,7 +33,7 @@ static void
 check_volume_fails (const char *spec, const char *why)
 {
   cleanup_error struct sbx_error *err = NULL;
-  struct sbx_mount_spec m = { NULL, NULL, false };
+  struct sbx_mount_spec m = { 0 };
 
   if (sbx_spec_parse_volume (spec, "/home/u/work", &m, &err) == 0)
     printf ("# `%s` was accepted: %s -> %s\n", spec, m.source, m.dest);
@@ -83,24 +83,166 @@ TEST (volume_bad_options)
 
 TEST (volume_syntax_errors)
 {
-  check_volume_fails ("/a", "expected HOST-PATH:CONTAINER-PATH");
+  check_volume_fails ("a", "expected HOST-PATH:CONTAINER-PATH");
   check_volume_fails ("", "expected HOST-PATH:CONTAINER-PATH");
-  check_volume_fails (":/b", "empty host path");
+  check_volume_fails (":/b", "empty host path or volume name");
   check_volume_fails ("/a:", "empty container path");
   check_volume_fails ("/a::ro", "empty container path");
   check_volume_fails (":", "empty host path");
 }
 
-TEST (volume_named_volumes_unsupported)
+static void
+check_named (const char *spec, const char *name, const char *dest, bool ro, bool nocopy)
 {
-  check_volume_fails ("data:/data", "must be absolute or start with ./");
-  check_volume_fails ("~/x:/data", "must be absolute");
-  check_volume_fails (".hidden:/data", "must be absolute");
+  cleanup_error struct sbx_error *err = NULL;
+  struct sbx_mount_spec m = { 0 };
+  int ret = sbx_spec_parse_volume (spec, "/home/u/work", &m, &err);
+
+  if (ret < 0)
+    printf ("# `%s`: %s\n", spec, err->msg);
+  ASSERT_EQ (ret, 0);
+  EXPECT_STREQ (m.volume, name);
+  EXPECT_NULL (m.source);
+  EXPECT_STREQ (m.dest, dest);
+  EXPECT_EQ (m.readonly, ro);
+  EXPECT_EQ (m.nocopy, nocopy);
+  EXPECT_FALSE (m.anonymous);
+  sbx_mount_spec_release (&m);
+}
+
+TEST (volume_named)
+{
+  check_named ("data:/data", "data", "/data", false, false);
+  check_named ("my.vol_1:/srv/x/:ro", "my.vol_1", "/srv/x", true, false);
+  check_named ("data:/data:nocopy,ro", "data", "/data", true, true);
+}
+
+TEST (volume_anonymous)
+{
+  cleanup_error struct sbx_error *err = NULL;
+  struct sbx_mount_spec m = { 0 };
+
+  ASSERT_EQ (sbx_spec_parse_volume ("/data/", "/", &m, &err), 0);
+  EXPECT_TRUE (m.anonymous);
+  EXPECT_NULL (m.volume);
+  EXPECT_NULL (m.source);
+  EXPECT_STREQ (m.dest, "/data");
+  sbx_mount_spec_release (&m);
+  ASSERT_EQ (sbx_spec_parse_volume ("/data:ro", "/", &m, &err), 0);
+  EXPECT_TRUE (m.anonymous);
+  EXPECT_TRUE (m.readonly);
+  EXPECT_STREQ (m.dest, "/data");
+  sbx_mount_spec_release (&m);
+}
+
+TEST (volume_relative_paths_without_dot)
+{
+  check_volume ("rel/dir:/x", "/home/u/work/rel/dir", "/x", false);
+  check_volume_fails ("~/x:/data", "`~` is not expanded");
+  check_volume (".hidden/x:/data", "/home/u/work/.hidden/x", "/data", false);
+}
+
+TEST (volume_format_round_trip)
+{
+  static const char *const specs[]
+      = { "/a:/b", "/a:/b:ro", "vol:/b", "vol:/b:ro,nocopy", "vol:/b:nocopy" };
+  size_t i;
+
+  for (i = 0; i < sizeof specs / sizeof specs[0]; i++)
+    {
+      cleanup_error struct sbx_error *err = NULL;
+      cleanup_free char *text = NULL;
+      struct sbx_mount_spec m = { 0 };
+
+      ASSERT_EQ (sbx_spec_parse_volume (specs[i], "/", &m, &err), 0);
+      text = sbx_mount_spec_format (&m);
+      EXPECT_STREQ (text, specs[i]);
+      sbx_mount_spec_release (&m);
+    }
+}
+
+/* ---- sbx_spec_parse_mount ---- */
+
+static void
+check_mount_fails (const char *spec, const char *why)
+{
+  cleanup_error struct sbx_error *err = NULL;
+  cleanup_free char *tmpfs = NULL;
+  struct sbx_mount_spec m = { 0 };
+
+  ASSERT_EQ (sbx_spec_parse_mount (spec, "/w", &m, &tmpfs, &err), -1);
+  ASSERT_NOT_NULL (err);
+  EXPECT_EQ (sbx_error_code (err), EINVAL);
+  ASSERT_STRSTR (err->msg, why);
+  ASSERT_NULL (strchr (err->msg, '\n'));
+  ASSERT_NULL (m.dest);
+  ASSERT_NULL (tmpfs);
+}
+
+TEST (mount_bind_and_volume)
+{
+  cleanup_error struct sbx_error *err = NULL;
+  cleanup_free char *tmpfs = NULL;
+  struct sbx_mount_spec m = { 0 };
+
+  ASSERT_EQ (sbx_spec_parse_mount ("type=bind,src=./d,dst=/x,ro", "/w", &m, &tmpfs, &err), 0);
+  EXPECT_STREQ (m.source, "/w/d");
+  EXPECT_STREQ (m.dest, "/x");
+  EXPECT_TRUE (m.readonly);
+  EXPECT_NULL (tmpfs);
+  sbx_mount_spec_release (&m);
+  ASSERT_EQ (
+      sbx_spec_parse_mount ("type=bind,source=d,target=/x,readonly=false", "/w", &m, &tmpfs, &err),
+      0);
+  EXPECT_STREQ (m.source, "/w/d");
+  EXPECT_FALSE (m.readonly);
+  sbx_mount_spec_release (&m);
+  ASSERT_EQ (
+      sbx_spec_parse_mount ("source=vol,destination=/data,volume-nocopy", "/w", &m, &tmpfs, &err),
+      0);
+  EXPECT_STREQ (m.volume, "vol");
+  EXPECT_STREQ (m.dest, "/data");
+  EXPECT_TRUE (m.nocopy);
+  sbx_mount_spec_release (&m);
+  ASSERT_EQ (sbx_spec_parse_mount ("type=volume,target=/data", "/w", &m, &tmpfs, &err), 0);
+  EXPECT_TRUE (m.anonymous);
+  EXPECT_NULL (m.volume);
+  sbx_mount_spec_release (&m);
+}
+
+TEST (mount_tmpfs)
+{
+  cleanup_error struct sbx_error *err = NULL;
+  cleanup_free char *tmpfs = NULL;
+  struct sbx_mount_spec m = { 0 };
+
+  ASSERT_EQ (sbx_spec_parse_mount ("type=tmpfs,target=/t/,tmpfs-size=64m,tmpfs-mode=1770", "/w", &m,
+                                   &tmpfs, &err),
+             0);
+  EXPECT_STREQ (tmpfs, "/t:size=67108864,mode=1770");
+  EXPECT_NULL (m.dest);
+  EXPECT_FALSE (m.anonymous);
+}
+
+TEST (mount_errors_name_the_key)
+{
+  check_mount_fails ("type=bind,source=/a,target=/b,bogus=1", "unknown key `bogus`");
+  check_mount_fails ("type=nfs,target=/b", "unknown type `nfs`");
+  check_mount_fails ("type=bind,target=/b", "`source` is required");
+  check_mount_fails ("type=volume,source=/a", "`target` is required");
+  check_mount_fails ("type=tmpfs,source=x,target=/b", "`source` does not apply");
+  check_mount_fails ("type=tmpfs,target=/b,tmpfs-size=big", "tmpfs-size `big`");
+  check_mount_fails ("type=tmpfs,target=/b,tmpfs-mode=99", "tmpfs-mode `99`");
+  check_mount_fails ("type=volume,target=/b,tmpfs-size=1", "does not apply to type volume");
+  check_mount_fails ("type=volume,source=/a,target=/b", "is a volume name, not a path");
+  check_mount_fails ("type=bind,source=/a,target=/b,readonly=maybe", "`readonly` expects");
+  check_mount_fails ("type=bind,source=/a,target=relative", "is not absolute");
+  check_mount_fails ("type=bind,source=/a,target", "`target` needs a value");
 }
 
 TEST (volume_container_path_checks)
 {
-  check_volume_fails ("/a:b", "is not absolute");
+  check_volume_fails ("/a:b", "unknown option `b`"); /* -v /ctr:MODE */
   check_volume_fails ("/a:./b", "is not absolute");
   check_volume_fails ("/a:/b/../c", "contains `..`");
   check_volume_fails ("/a:/..", "contains `..`");
