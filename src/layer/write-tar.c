@@ -155,6 +155,11 @@ open_gzip (struct tar_out *t, struct sbx_error **err)
     xoom ();
   if (archive_write_add_filter_gzip (t->gz) != ARCHIVE_OK
       || archive_write_set_filter_option (t->gz, "gzip", "timestamp", NULL) != ARCHIVE_OK
+      /* Level 1: a 270 MB Debian layer compresses in 7.5 s instead of 17 s
+         at the default 6, for a 10% larger blob.  Layers are written on
+         `commit` and after every RUN of `sbx build`, where the user waits
+         for it; pushes reuse the stored blob.  */
+      || archive_write_set_filter_option (t->gz, "gzip", "compression-level", "1") != ARCHIVE_OK
       || archive_write_set_format_raw (t->gz) != ARCHIVE_OK
       || archive_write_set_bytes_per_block (t->gz, GZ_BLOCK) != ARCHIVE_OK
       || archive_write_set_bytes_in_last_block (t->gz, 1) != ARCHIVE_OK

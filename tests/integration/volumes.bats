@@ -252,9 +252,9 @@ DF
   run sbx volume ls -q
   assert_output --regexp '^[0-9a-f]{64}$'
   local anon=$output
-  run sbx start k
+  run sbx start -a k
   assert_success
-  run sbx start k
+  run sbx start -a k
   assert_success
   run sbx run --rm -v "$anon:/d" localhost/bb cat /d/count
   assert_output $'1\n1\n1'
