@@ -278,7 +278,16 @@ cli_remove_container (struct sbx_store *s, const struct sbx_container *c, struct
 {
   struct remove_arg a = { s, c };
   struct sbx_userns_plan plan;
+  struct sbx_error *direct = NULL;
 
+  /* Most writable layers hold only files of the user (root inside) in
+     directories they may write: remove them directly, and start a user
+     namespace (two setuid helpers in subuid mode, ~3 ms of every
+     `run --rm`) only for what that could not remove, e.g. a directory of
+     a subordinate id.  */
+  if (sbx_container_remove (s, c, &direct) == 0)
+    return 0;
+  sbx_error_clear (&direct);
   sbx_userns_detect (&plan);
   return cli_store_op (&plan, remove_fn, &a, err);
 }
