@@ -89,6 +89,27 @@ image_cb (void *arg, const char *image, struct sbx_digest *manifest, struct sbx_
   return cli_pull_image (c->g, c->store, name, &po, manifest, err);
 }
 
+/* For the planner: what a base image brings to expansion (ENV, WORKDIR,
+   USER), as Docker lets `WORKDIR $HOME/app` see the base's HOME.  */
+static int
+base_cb (void *arg, const char *image, struct sbx_build_base *out, struct sbx_error **err)
+{
+  struct build_cb *c = arg;
+  struct sbx_image *img = NULL;
+  struct sbx_digest manifest;
+
+  if (image_cb (arg, image, &manifest, err) < 0
+      || sbx_image_load (c->store, &manifest, &img, err) < 0)
+    return -1;
+  out->env = sbx_strv_dup (img->config->env);
+  if (img->config->workdir && *img->config->workdir)
+    out->workdir = xstrdup (img->config->workdir);
+  if (img->config->user && *img->config->user)
+    out->user = xstrdup (img->config->user);
+  sbx_image_free (img);
+  return 0;
+}
+
 static int
 unpack_cb (void *arg, const struct sbx_digest *manifest, struct sbx_error **err)
 {
@@ -237,7 +258,8 @@ do_build (const struct cli_globals *g, const struct build_req *r, struct sbx_sto
   cleanup_free char *text = NULL;
   struct sbx_userns_plan up;
   struct build_cb cb = { .g = g, .store = store, .plan = &up, .pull = r->pull };
-  struct sbx_build_plan_opts po = { .build_args = r->build_args, .target = r->target };
+  struct sbx_build_plan_opts po
+      = { .build_args = r->build_args, .target = r->target, .base = base_cb, .base_arg = &cb };
   struct sbx_build_exec_opts eo;
   size_t len = 0, i;
 

@@ -283,6 +283,18 @@ after:[cli] w:[wdef]"
   refute_output --partial '"V=cli"'
 }
 
+@test "build: a base image's ENV and WORKDIR take part in expansion" {
+  printf 'FROM localhost/bb\nENV APPDIR=/srv/app\nWORKDIR /base\n' >"$CTX/Dockerfile"
+  run sbx build -t localhost/base-env "$CTX"
+  assert_success
+  printf 'FROM localhost/base-env\nWORKDIR $APPDIR/sub\nENV WHERE=${APPDIR:-unset}\n' >"$CTX/Dockerfile"
+  run sbx build -t localhost/child-env "$CTX"
+  assert_success
+  run sbx inspect localhost/child-env
+  assert_output --partial '"WorkingDir": "/srv/app/sub"'
+  assert_output --partial '"WHERE=/srv/app"'
+}
+
 @test "build: ONBUILD is stored in the config" {
   printf 'FROM localhost/bb\nONBUILD RUN echo triggered\nONBUILD COPY . /app\n' >"$CTX/Dockerfile"
   run sbx build -t localhost/onb "$CTX"
