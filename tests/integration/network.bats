@@ -7,8 +7,9 @@
 # Servers in the container are busybox's httpd and nc, and netprobe
 # (tests/helpers/netprobe.c, static) for UDP; the host side is curl and
 # tests/fixtures/netclient (python3).  Host ports come from a block of 100
-# per user (SBX_TEST_PORT_BASE overrides it), so that two test users running
-# at once do not collide; each test checks that its ports are free first.
+# per user below the kernel's ephemeral range (20000 + (uid % 120) * 100;
+# SBX_TEST_PORT_BASE overrides it), so that two test users running at once
+# do not collide; each test checks that its ports are free first.
 # A server container runs in the background as
 #   "$SBX" run --rm --name NAME -p HOST:CTR --rootfs "$ROOTFS" CMD 3>&- &
 # and is stopped (TERM, then KILL) by teardown.
@@ -48,7 +49,7 @@ setup_file() {
   if [ -x "$probe" ]; then
     cp "$probe" "$ROOTFS/bin/netprobe"
   fi
-  PORT_BASE=${SBX_TEST_PORT_BASE:-$((20000 + ($(id -u) % 400) * 100))}
+  PORT_BASE=${SBX_TEST_PORT_BASE:-$((20000 + ($(id -u) % 120) * 100))}
   export PORT_BASE
 }
 
