@@ -6,11 +6,13 @@
    Usage: netprobe COMMAND ARG...
      udp-echo PORT       bind 0.0.0.0:PORT (UDP) and send every datagram back
                          to its sender, until killed; "listening" on stdout
-                         once bound
+                         once bound, and a line on stderr for each of the
+                         first 20 datagrams (size, sender, what sendto said)
      udp-echo6 PORT      the same on [::]:PORT (IPv6 and IPv4-mapped)
 
    A failing call prints "netprobe: CALL: MESSAGE" on stderr and exits 1; a
    usage error exits 2.  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -57,6 +59,7 @@ udp_echo (int port, int v6)
   struct sockaddr_storage ss, peer;
   socklen_t len;
   char buf[65536];
+  unsigned count = 0;
   int fd;
 
   memset (&ss, 0, sizeof ss);
@@ -96,6 +99,16 @@ udp_echo (int port, int v6)
         die_errno ("recvfrom");
       if (sendto (fd, buf, (size_t) n, 0, (struct sockaddr *) &peer, plen) < 0 && errno != EINTR)
         die_errno ("sendto");
+      if (count++ < 20)
+        {
+          char addr[INET6_ADDRSTRLEN] = "?";
+          const void *a = peer.ss_family == AF_INET6
+                              ? (const void *) &((struct sockaddr_in6 *) &peer)->sin6_addr
+                              : (const void *) &((struct sockaddr_in *) &peer)->sin_addr;
+
+          (void) inet_ntop (peer.ss_family, a, addr, sizeof addr);
+          fprintf (stderr, "netprobe: echoed %zd bytes to %s\n", n, addr);
+        }
     }
 }
 
