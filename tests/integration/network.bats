@@ -545,6 +545,20 @@ PY
   assert_output "$(cat "$BATS_TEST_TMPDIR/site/hello.txt")"
 }
 
+@test "network: a host server that hangs up on the container does not change sbx's exit status" {
+  # libslirp then writes to a reset socket: EPIPE, and a SIGPIPE for the
+  # monitor, which must not die of it (nor pass it on).
+  local p
+  p=$(port 81)
+  bg hangup "${NETCLIENT[@]}" hang-up 127.0.0.1 "$p"
+  wait_server 10 "$BG_PID" hangup grep -q ready "$BATS_TEST_TMPDIR/hangup.out"
+  # SIGPIPE as a login shell leaves it (bats may run commands with it ignored).
+  run timeout 60 env --default-signal=PIPE "$SBX" run --rm --network slirp:allow_host_loopback=true \
+    --rootfs "$ROOTFS" sh -c "for i in 1 2 3; do head -c 20000000 /dev/zero | nc 10.0.2.2 $p 2>/dev/null; done; echo done; exit 3"
+  assert_equal "$status" 3
+  assert_output "done"
+}
+
 @test "network: the Debian mirror's name resolves through 10.0.2.3 and answers over slirp" {
   local mirror host
   mirror=$(host_debian_mirror)
