@@ -440,6 +440,25 @@ PY
   wait_server 20 "$BG_PID" web2 http_ok "$p"
 }
 
+# utime + stime of PID, in clock ticks.
+cpu_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+@test "network: the monitor takes next to no CPU while its container idles" {
+  local p pid before after
+  p=$(port 65)
+  bg web "$SBX" run --rm -p "$p:8080" --rootfs "$ROOTFS" "${SERVE[@]}" 8080
+  pid=$BG_PID
+  wait_server 20 "$pid" web http_ok "$p"
+  before=$(cpu_ticks "$pid")
+  sleep 3 # the measured interval, not a wait
+  after=$(cpu_ticks "$pid")
+  # 3 s idle: at most 0.1 s of CPU (libslirp's timers cost far less).
+  [ $((after - before)) -le $(($(getconf CLK_TCK) / 10)) ] ||
+    fail "the monitor used $((after - before)) ticks in 3 s of idling"
+}
+
 @test "network: SSH_CONNECTION adds the ssh -L line a laptop would run" {
   local p
   p=$(port 70)
