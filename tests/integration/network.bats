@@ -249,6 +249,10 @@ PY
     run curl -sS --max-time 3 -o /dev/null "http://$addr:$p/"
     assert_failure
   fi
+  # When the container ends, its host port is free at once.
+  stop_background
+  run "${NETCLIENT[@]}" bind-now 127.0.0.1 "$p"
+  assert_success
 }
 
 @test "network: -p CTRPORT and -p IP::CTRPORT get kernel-chosen ports, shown by sbx port" {
