@@ -9,6 +9,11 @@
                          once bound, and a line on stderr for each of the
                          first 20 datagrams (size, sender, what sendto said)
      udp-echo6 PORT      the same on [::]:PORT (IPv6 and IPv4-mapped)
+     http PORT FILE      a minimal HTTP/1.0 server on 0.0.0.0:PORT (TCP) with
+                         a listen backlog of 4096 (busybox httpd's is 9, which
+                         a burst of connections overflows): every request gets
+                         200 and FILE's content, and the connection is closed;
+                         "listening" on stdout once listening
 
    A failing call prints "netprobe: CALL: MESSAGE" on stderr and exits 1; a
    usage error exits 2.  */
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,7 +32,7 @@
 static void
 usage (void)
 {
-  fputs ("usage: netprobe udp-echo PORT | udp-echo6 PORT\n", stderr);
+  fputs ("usage: netprobe udp-echo PORT | udp-echo6 PORT | http PORT FILE\n", stderr);
   exit (EXIT_USAGE);
 }
 
@@ -112,9 +118,110 @@ udp_echo (int port, int v6)
     }
 }
 
+static int
+write_all (int fd, const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, buf, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -1;
+      buf += n;
+      len -= (size_t) n;
+    }
+  return 0;
+}
+
+/* Serve one connection: read until the end of the request's headers (or
+   EOF), answer, close.  A client that breaks off is just closed.  */
+static void
+http_answer (int c, const char *body, size_t len)
+{
+  char req[8192], head[128];
+  size_t have = 0;
+  int n;
+
+  while (have < sizeof req - 1)
+    {
+      ssize_t r = read (c, req + have, sizeof req - 1 - have);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      have += (size_t) r;
+      req[have] = '\0';
+      if (strstr (req, "\r\n\r\n") != NULL)
+        break;
+    }
+  n = snprintf (head, sizeof head,
+                "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: %zu\r\n\r\n", len);
+  if (write_all (c, head, (size_t) n) == 0)
+    (void) write_all (c, body, len);
+  (void) close (c);
+}
+
+static int
+http_serve (int port, const char *file)
+{
+  static char body[1 << 20];
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((unsigned short) port) };
+  size_t len = 0;
+  int one = 1;
+  int fd;
+
+  fd = open (file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    die_errno ("open");
+  for (;;)
+    {
+      ssize_t r = read (fd, body + len, sizeof body - len);
+
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        die_errno ("read");
+      if (r == 0)
+        break;
+      len += (size_t) r;
+      if (len == sizeof body)
+        {
+          fputs ("netprobe: the file is over 1 MiB\n", stderr);
+          exit (1);
+        }
+    }
+  (void) close (fd);
+  a.sin_addr.s_addr = htonl (INADDR_ANY);
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    die_errno ("socket");
+  (void) setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind (fd, (struct sockaddr *) &a, sizeof a) < 0)
+    die_errno ("bind");
+  if (listen (fd, 4096) < 0)
+    die_errno ("listen");
+  printf ("listening\n");
+  fflush (stdout);
+  for (;;)
+    {
+      int c = accept4 (fd, NULL, NULL, SOCK_CLOEXEC);
+
+      if (c < 0 && (errno == EINTR || errno == ECONNABORTED))
+        continue;
+      if (c < 0)
+        die_errno ("accept");
+      http_answer (c, body, len);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc == 4 && strcmp (argv[1], "http") == 0)
+    return http_serve (parse_port (argv[2]), argv[3]);
   if (argc != 3)
     usage ();
   if (strcmp (argv[1], "udp-echo") == 0)

@@ -344,8 +344,13 @@ PY
 
 @test "network: 200 concurrent HTTP requests through a published port all succeed" {
   local p
+  [ -x "$ROOTFS/bin/netprobe" ] || fail "netprobe is not built (make tests; SBX_HELPERS)"
   p=$(port 30)
-  bg web "$SBX" run --rm -p "$p:8080" --rootfs "$ROOTFS" "${SERVE[@]}" 8080
+  # netprobe's server, not busybox httpd: httpd listens with a backlog of 9,
+  # and on a loaded machine the burst overflows it inside the container
+  # (SYNs dropped, retried for a minute), which is not what is tested here.
+  bg web "$SBX" run --rm -p "$p:8080" --rootfs "$ROOTFS" \
+    sh -c 'trap "exit 0" TERM; netprobe http 8080 /www/index.html & wait'
   wait_server 20 "$BG_PID" web http_ok "$p"
   run "${NETCLIENT[@]}" http-burst "http://127.0.0.1:$p/" 200 "$ROOTFS/www/index.html" 60
   assert_success
