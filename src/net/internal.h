@@ -14,13 +14,14 @@ struct sbx_pollv;
 
 /* ---- tap.c: the helper in the container's namespaces ---- */
 
-/* What the monitor asks the helper for: a TCP socket of the container's
-   namespace, connecting (non-blocking) to 127.0.0.1:PORT there.  */
+/* What the monitor asks the helper for: a socket of the container's
+   namespace (TCP: connecting, non-blocking; UDP: connected) to
+   127.0.0.1:PORT there.  */
 struct tap_request
 {
   uint32_t id;
   uint16_t port;
-  uint16_t pad;
+  uint16_t proto; /* enum sbx_port_proto */
 };
 
 /* The helper's answers.  ID 0 is the first one, carrying the tap fd (or
@@ -50,9 +51,6 @@ int net_lockdown (struct sbx_error **err);
 struct net_slirp;
 
 int net_slirp_new (const struct sbx_net_options *o, struct net_slirp **out, struct sbx_error **err);
-/* A UDP host forward to the guest's CTR_PORT; a zero host port is chosen
-   first (libslirp cannot say which one it bound).  */
-int net_slirp_add_udp (struct net_slirp *s, struct sbx_port *p, struct sbx_error **err);
 /* Start carrying frames of TAPFD (taken).  */
 void net_slirp_set_tap (struct net_slirp *s, int tapfd);
 void net_slirp_fill (struct net_slirp *s, struct sbx_pollv *pv, int *timeout_ms);
@@ -60,12 +58,13 @@ void net_slirp_dispatch (struct net_slirp *s, const struct sbx_pollv *pv);
 void net_slirp_free (struct net_slirp *s);
 const char *net_slirp_version (struct sbx_error **err);
 
-/* ---- portfwd.c: published TCP ports, spliced ---- */
+/* ---- portfwd.c: published ports (TCP spliced, UDP relayed) ---- */
 
 struct net_portfwd;
 
 struct net_portfwd *net_portfwd_new (void);
-/* Bind and listen on P's host address (a zero port is filled in).  */
+/* Bind (and for TCP listen on) P's host address (a zero port is filled
+   in).  */
 int net_portfwd_listen (struct net_portfwd *f, struct sbx_port *p, struct sbx_error **err);
 size_t net_portfwd_count (const struct net_portfwd *f);
 /* The helper's channel (taken): accepted connections wait until then.  */

@@ -97,13 +97,10 @@ sbx_net_open (const struct sbx_net_options *o, struct sbx_port *ports, size_t n_
   n->opts.dns = NULL;
   n->fwd = net_portfwd_new ();
   for (size_t i = 0; i < n_ports; i++)
-    if (ports[i].proto == SBX_PORT_TCP && net_portfwd_listen (n->fwd, &ports[i], err) < 0)
+    if (net_portfwd_listen (n->fwd, &ports[i], err) < 0)
       goto fail;
   if (net_slirp_new (o, &n->slirp, err) < 0)
     goto fail;
-  for (size_t i = 0; i < n_ports; i++)
-    if (ports[i].proto == SBX_PORT_UDP && net_slirp_add_udp (n->slirp, &ports[i], err) < 0)
-      goto fail;
   *out = n;
   return 0;
 fail:
@@ -111,7 +108,7 @@ fail:
   return -1;
 }
 
-/* Each published connection takes five descriptors in the monitor (two
+/* Each published TCP connection takes five descriptors in the monitor (two
    sockets, two pipes' four ends less one shared): raise the soft limit to
    the hard one.  The container was cloned before and keeps the usual
    limit.  */

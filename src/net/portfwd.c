@@ -7,7 +7,14 @@
    copy every segment through its TCP stack and reach a third of the speed
    (issue 5).  Everything is non-blocking and driven by the monitor's poll
    loop; a connection's state is allocated when it is accepted, never per
-   packet.  */
+   packet.
+
+   UDP is relayed the same way, per client address: a datagram from a new
+   client makes a flow whose socket, connected to 127.0.0.1:CTRPORT, comes
+   from the helper; the container's replies go back from the published
+   socket to that client.  (libslirp's own UDP forwards cannot answer a
+   client on the host's loopback while host loopback is closed to the
+   container, which is the default.)  */
 #define SBX_LOG_MODULE "portfwd"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/internal.h"
@@ -41,6 +49,26 @@ struct fwd_listener
   struct sbx_port port;
   long idx;
 };
+
+/* One UDP client of a published port.  */
+struct udp_flow
+{
+  uint32_t id;
+  size_t li; /* its listener */
+  struct sockaddr_storage peer;
+  socklen_t plen;
+  int inside;    /* connected in the container's namespace, or -1 */
+  char *pending; /* the first datagram, until INSIDE comes */
+  size_t pending_len;
+  time_t last;
+  long idx;
+  struct udp_flow *next;
+};
+
+/* UDP clients are forgotten after this long without traffic (conntrack's
+   unreplied-UDP timeout is 30 s, its stream timeout 120 s).  */
+#define UDP_IDLE_S 120
+#define UDP_FLOWS_MAX 512
 
 /* One direction of a connection: SRC → pipe → DST.  */
 struct fwd_dir
@@ -79,7 +107,11 @@ struct net_portfwd
   int chan; /* to the helper; -1 until it is there */
   long chan_idx;
   struct fwd_conn *conns;
+  struct udp_flow *flows;
+  size_t n_flows;
   uint32_t next_id;
+  /* One datagram: reused for every datagram, in both directions.  */
+  char dgram[65536];
 };
 
 struct net_portfwd *
@@ -93,16 +125,27 @@ net_portfwd_new (void)
   return f;
 }
 
+static uint32_t
+new_id (struct net_portfwd *f)
+{
+  uint32_t id = f->next_id++;
+
+  if (f->next_id == 0)
+    f->next_id = 1;
+  return id;
+}
+
 int
 net_portfwd_listen (struct net_portfwd *f, struct sbx_port *p, struct sbx_error **err)
 {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  int fd = net_bind_host_port (p, SOCK_STREAM, err);
+  bool udp = p->proto == SBX_PORT_UDP;
+  int fd = net_bind_host_port (p, udp ? SOCK_DGRAM : SOCK_STREAM, err);
 
   if (fd < 0)
     return -1;
-  if (listen (fd, SOMAXCONN) < 0 || getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
+  if ((! udp && listen (fd, SOMAXCONN) < 0) || getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
     {
       cleanup_free char *addr = sbx_net_port_host_address (p);
 
@@ -205,13 +248,11 @@ accept_conns (struct net_portfwd *f, struct fwd_listener *l)
       c->inside = -1;
       c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
       c->ci = c->ii = -1;
-      c->id = f->next_id++;
-      if (f->next_id == 0)
-        f->next_id = 1;
+      c->id = new_id (f);
       c->state = CONN_WAIT_SOCKET;
       c->next = f->conns;
       f->conns = c;
-      req = (struct tap_request){ .id = c->id, .port = l->port.ctr_port };
+      req = (struct tap_request){ .id = c->id, .port = l->port.ctr_port, .proto = SBX_PORT_TCP };
       if (f->chan < 0 || sbx_send_msg_fd (f->chan, &req, sizeof req, -1, &err) < 0)
         {
           sbx_debug ("no inside socket for port %u: %s", l->port.ctr_port,
@@ -220,6 +261,143 @@ accept_conns (struct net_portfwd *f, struct fwd_listener *l)
           conn_free (f, c, true);
         }
     }
+}
+
+/* ---- UDP ---- */
+
+static void
+flow_free (struct net_portfwd *f, struct udp_flow *fl)
+{
+  for (struct udp_flow **p = &f->flows; *p; p = &(*p)->next)
+    if (*p == fl)
+      {
+        *p = fl->next;
+        break;
+      }
+  if (fl->inside >= 0)
+    (void) close (fl->inside);
+  free (fl->pending);
+  free (fl);
+  f->n_flows--;
+}
+
+static struct udp_flow *
+find_flow (struct net_portfwd *f, size_t li, const struct sockaddr_storage *peer, socklen_t plen)
+{
+  for (struct udp_flow *fl = f->flows; fl; fl = fl->next)
+    if (fl->li == li && fl->plen == plen && memcmp (&fl->peer, peer, plen) == 0)
+      return fl;
+  return NULL;
+}
+
+/* A new client: remember its first datagram and ask for its socket.  */
+static void
+flow_new (struct net_portfwd *f, size_t li, const struct sockaddr_storage *peer, socklen_t plen,
+          size_t n)
+{
+  struct tap_request req;
+  struct udp_flow *fl;
+  struct sbx_error *err = NULL;
+
+  if (f->chan < 0)
+    return;
+  if (f->n_flows >= UDP_FLOWS_MAX)
+    {
+      struct udp_flow *oldest = f->flows;
+
+      for (struct udp_flow *x = f->flows; x; x = x->next)
+        if (x->last < oldest->last)
+          oldest = x;
+      flow_free (f, oldest);
+    }
+  fl = xzalloc (sizeof *fl);
+  fl->id = new_id (f);
+  fl->li = li;
+  memcpy (&fl->peer, peer, plen);
+  fl->plen = plen;
+  fl->inside = -1;
+  fl->idx = -1;
+  fl->pending = xmalloc (n ? n : 1);
+  memcpy (fl->pending, f->dgram, n);
+  fl->pending_len = n;
+  fl->last = time (NULL);
+  fl->next = f->flows;
+  f->flows = fl;
+  f->n_flows++;
+  req = (struct tap_request){ .id = fl->id,
+                              .port = f->ls[li].port.ctr_port,
+                              .proto = SBX_PORT_UDP };
+  if (sbx_send_msg_fd (f->chan, &req, sizeof req, -1, &err) < 0)
+    {
+      sbx_debug ("no inside socket for udp port %u: %s", req.port, err->msg);
+      sbx_error_clear (&err);
+      flow_free (f, fl);
+    }
+}
+
+/* Datagrams from clients on the host.  */
+static void
+udp_from_host (struct net_portfwd *f, size_t li)
+{
+  for (int i = 0; i < ACCEPT_BURST; i++)
+    {
+      struct sockaddr_storage peer;
+      socklen_t plen = sizeof peer;
+      ssize_t n = recvfrom (f->ls[li].fd, f->dgram, sizeof f->dgram, MSG_DONTWAIT,
+                            (struct sockaddr *) &peer, &plen);
+      struct udp_flow *fl;
+
+      if (n < 0)
+        return;
+      fl = find_flow (f, li, &peer, plen);
+      if (fl == NULL)
+        flow_new (f, li, &peer, plen, (size_t) n);
+      else if (fl->inside >= 0)
+        {
+          fl->last = time (NULL);
+          (void) send (fl->inside, f->dgram, (size_t) n, MSG_DONTWAIT);
+        }
+      /* else: its socket is on the way; as a full queue would, drop it.  */
+    }
+}
+
+/* Replies from the container, back to the flow's client.  */
+static void
+udp_from_inside (struct net_portfwd *f, struct udp_flow *fl)
+{
+  for (int i = 0; i < ACCEPT_BURST; i++)
+    {
+      ssize_t n = recv (fl->inside, f->dgram, sizeof f->dgram, MSG_DONTWAIT);
+
+      if (n < 0)
+        return;
+      fl->last = time (NULL);
+      (void) sendto (f->ls[fl->li].fd, f->dgram, (size_t) n, MSG_DONTWAIT,
+                     (struct sockaddr *) &fl->peer, fl->plen);
+    }
+}
+
+/* The helper's answer for a UDP flow: true when ID was one.  */
+static bool
+udp_got_socket (struct net_portfwd *f, uint32_t id, int code, int fd)
+{
+  for (struct udp_flow *fl = f->flows; fl; fl = fl->next)
+    if (fl->id == id && fl->inside < 0)
+      {
+        if (code != 0 || fd < 0)
+          {
+            if (fd >= 0)
+              (void) close (fd);
+            flow_free (f, fl);
+            return true;
+          }
+        fl->inside = fd;
+        (void) send (fd, fl->pending, fl->pending_len, MSG_DONTWAIT);
+        free (fl->pending);
+        fl->pending = NULL;
+        return true;
+      }
+  return false;
 }
 
 static struct fwd_conn *
@@ -261,8 +439,12 @@ read_chan (struct net_portfwd *f)
               if (c->state == CONN_WAIT_SOCKET)
                 conn_free (f, c, true);
             }
+          while (f->flows)
+            flow_free (f, f->flows);
           return;
         }
+      if (n == (ssize_t) sizeof r && udp_got_socket (f, r.id, r.code, fd))
+        continue;
       c = n == (ssize_t) sizeof r ? find_conn (f, r.id) : NULL;
       if (c == NULL || c->state != CONN_WAIT_SOCKET || r.code != 0 || fd < 0)
         {
@@ -404,6 +586,20 @@ net_portfwd_fill (struct net_portfwd *f, struct sbx_pollv *pv, int *timeout_ms)
   for (size_t i = 0; i < f->n_ls; i++)
     f->ls[i].idx = (long) sbx_pollv_add (pv, f->ls[i].fd, POLLIN);
   f->chan_idx = f->chan >= 0 ? (long) sbx_pollv_add (pv, f->chan, POLLIN) : -1;
+  {
+    time_t now = time (NULL);
+    struct udp_flow *fl, *next;
+
+    for (fl = f->flows; fl; fl = next)
+      {
+        next = fl->next;
+        fl->idx = -1;
+        if (now - fl->last > UDP_IDLE_S)
+          flow_free (f, fl);
+        else if (fl->inside >= 0)
+          fl->idx = (long) sbx_pollv_add (pv, fl->inside, POLLIN);
+      }
+  }
   for (struct fwd_conn *c = f->conns; c; c = c->next)
     {
       short ce = 0, ie = 0;
@@ -441,11 +637,19 @@ net_portfwd_dispatch (struct net_portfwd *f, const struct sbx_pollv *pv)
       if (cre | ire)
         (void) conn_step (f, c, cre, ire);
     }
+  for (struct udp_flow *fl = f->flows; fl; fl = fl->next)
+    if (sbx_pollv_revents (pv, fl->idx) & POLLIN)
+      udp_from_inside (f, fl);
   if (f->chan >= 0 && (sbx_pollv_revents (pv, f->chan_idx) & (POLLIN | POLLHUP | POLLERR)))
     read_chan (f);
   for (size_t i = 0; i < f->n_ls; i++)
     if (sbx_pollv_revents (pv, f->ls[i].idx) & POLLIN)
-      accept_conns (f, &f->ls[i]);
+      {
+        if (f->ls[i].port.proto == SBX_PORT_UDP)
+          udp_from_host (f, i);
+        else
+          accept_conns (f, &f->ls[i]);
+      }
 }
 
 void
@@ -455,6 +659,8 @@ net_portfwd_free (struct net_portfwd *f)
     return;
   while (f->conns)
     conn_free (f, f->conns, false);
+  while (f->flows)
+    flow_free (f, f->flows);
   for (size_t i = 0; i < f->n_ls; i++)
     (void) close (f->ls[i].fd);
   free (f->ls);

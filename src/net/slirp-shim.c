@@ -14,7 +14,6 @@
 #endif
 
 #define FUNCTIONS(X)     \
-  X (slirp_add_hostxfwd) \
   X (slirp_cleanup)      \
   X (slirp_handle_timer) \
   X (slirp_input)        \
@@ -31,13 +30,6 @@ net_slirp_version (struct sbx_error **err)
   if (sbx_lazylib_load (&libslirp, err) < 0)
     return NULL;
   return slirp_version_string ();
-}
-
-int
-slirp_add_hostxfwd (Slirp *slirp, const struct sockaddr *haddr, socklen_t haddrlen,
-                    const struct sockaddr *gaddr, socklen_t gaddrlen, int flags)
-{
-  return REAL (slirp_add_hostxfwd) (slirp, haddr, haddrlen, gaddr, gaddrlen, flags);
 }
 
 void

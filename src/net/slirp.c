@@ -203,42 +203,6 @@ net_slirp_new (const struct sbx_net_options *o, struct net_slirp **out, struct s
   return 0;
 }
 
-int
-net_slirp_add_udp (struct net_slirp *s, struct sbx_port *p, struct sbx_error **err)
-{
-  struct sockaddr_storage host;
-  struct sockaddr_in guest = { .sin_family = AF_INET, .sin_port = htons (p->ctr_port) };
-  socklen_t hlen;
-  int flags;
-  int fd;
-
-  /* libslirp binds the host socket itself and cannot report a port it
-     picked: pick one by binding here first.  */
-  fd = net_bind_host_port (p, SOCK_DGRAM, err);
-  if (fd < 0)
-    return -1;
-  hlen = sizeof host;
-  if (getsockname (fd, (struct sockaddr *) &host, &hlen) < 0)
-    {
-      (void) close (fd);
-      return sbx_err_errno (err, "getsockname");
-    }
-  (void) close (fd);
-  p->host_port = ntohs (host.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &host)->sin6_port
-                                                   : ((struct sockaddr_in *) &host)->sin_port);
-  guest.sin_addr = s->guest;
-  flags = SLIRP_HOSTFWD_UDP | (host.ss_family == AF_INET6 ? SLIRP_HOSTFWD_V6ONLY : 0);
-  if (slirp_add_hostxfwd (s->slirp, (struct sockaddr *) &host, hlen, (struct sockaddr *) &guest,
-                          sizeof guest, flags)
-      < 0)
-    {
-      cleanup_free char *addr = sbx_net_port_host_address (p);
-
-      return sbx_err_errno (err, "publish %s/udp", addr);
-    }
-  return 0;
-}
-
 void
 net_slirp_set_tap (struct net_slirp *s, int tapfd)
 {

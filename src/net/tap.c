@@ -156,7 +156,9 @@ serve (int chan)
          loopback only (Jupyter's default) is reachable too.  */
       sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
       sin.sin_port = htons (req.port);
-      s = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      s = socket (
+          AF_INET,
+          (req.proto == SBX_PORT_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (s < 0 || (connect (s, (struct sockaddr *) &sin, sizeof sin) < 0 && errno != EINPROGRESS))
         {
           sbx_err_errno (&err, "connect to port %u in the container", req.port);
