@@ -35,6 +35,8 @@ static const char build_help[]
       "      --target STAGE        build the stage STAGE and what it needs\n"
       "      --no-cache            do not use cached step results\n"
       "      --pull                pull base images even when they are stored\n"
+      "      --network MODE        RUN steps' network: slirp[:OPTIONS] (default), none\n"
+      "                            or host (RUN --network=… overrides it per step)\n"
       "      --help                show this help\n"
       "\n"
       "Examples:\n"
@@ -51,6 +53,7 @@ enum
   OPT_TARGET,
   OPT_NO_CACHE,
   OPT_PULL,
+  OPT_NETWORK,
   OPT_HELP,
 };
 
@@ -63,6 +66,7 @@ struct build_req
   const char *context;
   bool no_cache;
   bool pull;
+  const char *network; /* --network, or NULL: slirp */
 };
 
 struct build_cb
@@ -138,6 +142,7 @@ parse_flags (int argc, char **argv, struct build_req *r)
     { "target", required_argument, NULL, OPT_TARGET },
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
     { "pull", no_argument, NULL, OPT_PULL },
+    { "network", required_argument, NULL, OPT_NETWORK },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
   };
@@ -164,6 +169,9 @@ parse_flags (int argc, char **argv, struct build_req *r)
         break;
       case OPT_NO_CACHE:
         r->no_cache = true;
+        break;
+      case OPT_NETWORK:
+        r->network = optarg;
         break;
       case OPT_PULL:
         r->pull = true;
@@ -275,8 +283,8 @@ do_build (const struct cli_globals *g, const struct build_req *r, struct sbx_sto
     fprintf (stderr, "note: %s\n", p.plan->notes[i]);
   for (i = 0; p.plan->warnings && p.plan->warnings[i]; i++)
     fprintf (stderr, "warning: %s\n", p.plan->warnings[i]);
-  if (cli_net_parse_mode ("slirp", &p.net, err) < 0
-      || cli_net_resolve (&p.net, NULL, false, NULL, NULL, false, err) < 0)
+  if (cli_net_parse_mode (r->network ? r->network : "slirp", &p.net, err) < 0
+      || cli_net_resolve (&p.net, NULL, false, NULL, NULL, r->network != NULL, err) < 0)
     return -1;
   eo = (struct sbx_build_exec_opts){
     .store = store,

@@ -295,6 +295,22 @@ after:[cli] w:[wdef]"
   assert_output --partial '"WHERE=/srv/app"'
 }
 
+@test "build: --network none for RUN steps, slirp by default, a bad mode refused" {
+  require_tun
+  printf 'FROM localhost/bb\nRUN ls /sys/class/net | tr "\\n" " " >/nets\n' >"$CTX/Dockerfile"
+  run sbx build --network none -t localhost/net-none "$CTX"
+  assert_success
+  run sbx run --rm --network none localhost/net-none cat /nets
+  assert_output "lo "
+  run sbx build --no-cache -t localhost/net-slirp "$CTX"
+  assert_success
+  run sbx run --rm --network none localhost/net-slirp cat /nets
+  assert_output "lo tap0 "
+  run sbx build --network bogus -t localhost/net-bad "$CTX"
+  assert_equal "$status" 125
+  assert_output --partial "invalid --network"
+}
+
 @test "build: ONBUILD is stored in the config" {
   printf 'FROM localhost/bb\nONBUILD RUN echo triggered\nONBUILD COPY . /app\n' >"$CTX/Dockerfile"
   run sbx build -t localhost/onb "$CTX"
