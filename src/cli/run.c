@@ -320,6 +320,92 @@ enum
   OPT_HELP,
 };
 
+/* Flags whose value is one of a few words or a name (exit code, 0: fine).  */
+static int
+parse_choice_flag (struct run_opts *o, int c, const char *arg)
+{
+  switch (c)
+    {
+    case OPT_USERNS:
+      if (strcmp (arg, "keep-id") == 0)
+        o->cfg.keep_id = true;
+      else if (strcmp (arg, "") == 0 || strcmp (arg, "auto") == 0)
+        o->cfg.keep_id = false;
+      else
+        return cli_usage_error ("run", "invalid --userns `%s`: expected keep-id or auto", arg);
+      return 0;
+    case OPT_NAME:
+      if (! is_valid_name (arg))
+        return cli_usage_error ("run",
+                                "invalid --name `%s`: letters, digits, _ . - (starting "
+                                "with a letter or digit)",
+                                arg);
+      o->name = arg;
+      return 0;
+    case OPT_DRIVER:
+      if (strcmp (arg, "auto") != 0 && strcmp (arg, "overlay") != 0 && strcmp (arg, "fuse") != 0)
+        return cli_usage_error ("run",
+                                "invalid --storage-driver `%s`: expected auto, overlay "
+                                "or fuse",
+                                arg);
+      o->driver = arg;
+      return 0;
+    case OPT_PULL:
+      if (strcmp (arg, "missing") != 0 && strcmp (arg, "always") != 0 && strcmp (arg, "never") != 0)
+        return cli_usage_error ("run", "invalid --pull `%s`: expected missing, always or never",
+                                arg);
+      o->pull = arg;
+      return 0;
+    default:
+      return 0;
+    }
+}
+
+/* The network flags of run (validated here, applied by cli_net_*).  */
+static int
+parse_net_flag (struct run_opts *o, int c, const char *arg, struct sbx_error **err)
+{
+  switch (c)
+    {
+    case OPT_NETWORK:
+      {
+        struct cli_net probe = { 0 };
+        int r = cli_net_parse_mode (arg, &probe, err);
+
+        cli_net_release (&probe);
+        if (r < 0)
+          return -1;
+        o->network = arg;
+        return 0;
+      }
+    case 'p':
+      {
+        struct sbx_port *ports = NULL;
+        size_t n = 0;
+        int r = sbx_net_parse_publish (arg, &ports, &n, err);
+
+        free (ports);
+        if (r < 0)
+          return -1;
+        sbx_strv_push (&o->publish, arg);
+        return 0;
+      }
+    case 'P':
+      o->publish_all = true;
+      return 0;
+    case OPT_ADD_HOST:
+      if (cli_net_check_add_host (arg, err) < 0)
+        return -1;
+      sbx_strv_push (&o->add_hosts, arg);
+      return 0;
+    default: /* OPT_DNS */
+      if (cli_net_check_ip ("--dns", arg, err) < 0)
+        return -1;
+      sbx_strv_push (&o->dns, arg);
+      return 0;
+    }
+}
+
 static int
 parse_flags (struct run_opts *o, int argc, char **argv)
 {
@@ -416,51 +502,22 @@ parse_flags (struct run_opts *o, int argc, char **argv)
         sbx_strv_push (&o->cap_drop, optarg);
         break;
       case OPT_NETWORK:
-        {
-          struct cli_net probe = { 0 };
-
-          r = cli_net_parse_mode (optarg, &probe, &err);
-          cli_net_release (&probe);
-          if (r < 0)
-            return report ("run", err, SBX_EXIT_FAILURE);
-          o->network = optarg;
-        }
-        break;
       case 'p':
-        {
-          struct sbx_port *ports = NULL;
-          size_t n = 0;
-
-          r = sbx_net_parse_publish (optarg, &ports, &n, &err);
-          free (ports);
-          if (r < 0)
-            return report ("run", err, SBX_EXIT_FAILURE);
-          sbx_strv_push (&o->publish, optarg);
-        }
-        break;
       case 'P':
-        o->publish_all = true;
+      case OPT_ADD_HOST:
+      case OPT_DNS:
+        if (parse_net_flag (o, c, optarg, &err) < 0)
+          return report ("run", err, SBX_EXIT_FAILURE);
         break;
       case 'd':
         o->detach = true;
         break;
-      case OPT_ADD_HOST:
-        if (cli_net_check_add_host (optarg, &err) < 0)
-          return report ("run", err, SBX_EXIT_FAILURE);
-        sbx_strv_push (&o->add_hosts, optarg);
-        break;
-      case OPT_DNS:
-        if (cli_net_check_ip ("--dns", optarg, &err) < 0)
-          return report ("run", err, SBX_EXIT_FAILURE);
-        sbx_strv_push (&o->dns, optarg);
-        break;
       case OPT_USERNS:
-        if (strcmp (optarg, "keep-id") == 0)
-          o->cfg.keep_id = true;
-        else if (strcmp (optarg, "") == 0 || strcmp (optarg, "auto") == 0)
-          o->cfg.keep_id = false;
-        else
-          return cli_usage_error ("run", "invalid --userns `%s`: expected keep-id or auto", optarg);
+      case OPT_NAME:
+      case OPT_DRIVER:
+      case OPT_PULL:
+        if ((r = parse_choice_flag (o, c, optarg)) != 0)
+          return r;
         break;
       case OPT_READ_ONLY:
         o->cfg.read_only = true;
@@ -471,34 +528,10 @@ parse_flags (struct run_opts *o, int argc, char **argv)
       case OPT_RM:
         o->autoremove = true;
         break;
-      case OPT_NAME:
-        if (! is_valid_name (optarg))
-          return cli_usage_error ("run",
-                                  "invalid --name `%s`: letters, digits, _ . - (starting "
-                                  "with a letter or digit)",
-                                  optarg);
-        o->name = optarg;
-        break;
-      case OPT_DRIVER:
-        if (strcmp (optarg, "auto") != 0 && strcmp (optarg, "overlay") != 0
-            && strcmp (optarg, "fuse") != 0)
-          return cli_usage_error ("run",
-                                  "invalid --storage-driver `%s`: expected auto, overlay "
-                                  "or fuse",
-                                  optarg);
-        o->driver = optarg;
-        break;
       case OPT_TMPFS:
         if (optarg[0] != '/')
           return cli_usage_error ("run", "invalid --tmpfs `%s`: not an absolute path", optarg);
         sbx_strv_push (&o->tmpfs, optarg);
-        break;
-      case OPT_PULL:
-        if (strcmp (optarg, "missing") != 0 && strcmp (optarg, "always") != 0
-            && strcmp (optarg, "never") != 0)
-          return cli_usage_error ("run", "invalid --pull `%s`: expected missing, always or never",
-                                  optarg);
-        o->pull = optarg;
         break;
       case OPT_TLS_VERIFY:
         if ((r = cli_parse_bool ("run", "--tls-verify", optarg, &o->tls_verify)) != 0)
