@@ -72,9 +72,3 @@ void net_portfwd_set_chan (struct net_portfwd *f, int chan);
 void net_portfwd_fill (struct net_portfwd *f, struct sbx_pollv *pv, int *timeout_ms);
 void net_portfwd_dispatch (struct net_portfwd *f, const struct sbx_pollv *pv);
 void net_portfwd_free (struct net_portfwd *f);
-
-/* ---- shared ---- */
-
-/* Bind a socket of TYPE to P's host address; EADDRINUSE and friends become
-   one line naming the address, with a hint.  Returns the fd.  */
-int net_bind_host_port (const struct sbx_port *p, int type, struct sbx_error **err);

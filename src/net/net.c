@@ -29,65 +29,6 @@ struct sbx_net
 };
 
 int
-net_bind_host_port (const struct sbx_port *p, int type, struct sbx_error **err)
-{
-  struct sockaddr_storage ss;
-  socklen_t len;
-  cleanup_close int fd = -1;
-  cleanup_free char *addr = sbx_net_port_host_address (p);
-  const char *proto = type == SOCK_DGRAM ? "udp" : "tcp";
-  int one = 1;
-
-  memset (&ss, 0, sizeof ss);
-  if (inet_pton (AF_INET, p->host_ip, &((struct sockaddr_in *) &ss)->sin_addr) == 1)
-    {
-      ss.ss_family = AF_INET;
-      ((struct sockaddr_in *) &ss)->sin_port = htons (p->host_port);
-      len = sizeof (struct sockaddr_in);
-    }
-  else if (inet_pton (AF_INET6, p->host_ip, &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1)
-    {
-      ss.ss_family = AF_INET6;
-      ((struct sockaddr_in6 *) &ss)->sin6_port = htons (p->host_port);
-      len = sizeof (struct sockaddr_in6);
-    }
-  else
-    return sbx_err (err, EINVAL, "publish %s/%s: not a numeric address", addr, proto);
-
-  fd = socket (ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return sbx_err_errno (err, "publish %s/%s: socket", addr, proto);
-  /* Lets a port be published again at once after its last container ended
-     (connections in TIME_WAIT); two listeners still conflict.  */
-  if (type == SOCK_STREAM)
-    (void) setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (ss.ss_family == AF_INET6)
-    (void) setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (bind (fd, (struct sockaddr *) &ss, len) < 0)
-    {
-      int e = errno;
-
-      if (e == EADDRINUSE)
-        return sbx_err (err, e,
-                        "publish %s/%s: the port is already in use on the host (hint: choose "
-                        "another host port, e.g. -p %u:%u, or -p %u to let the kernel pick one)",
-                        addr, proto, p->host_port == 65535 ? 1024 : p->host_port + 1, p->ctr_port,
-                        p->ctr_port);
-      if (e == EACCES)
-        return sbx_err (err, e,
-                        "publish %s/%s: host ports below the unprivileged limit need root (hint: "
-                        "use a higher host port, e.g. -p 8%03u:%u; see sysctl "
-                        "net.ipv4.ip_unprivileged_port_start)",
-                        addr, proto, p->host_port % 1000, p->ctr_port);
-      if (e == EADDRNOTAVAIL)
-        return sbx_err (err, e, "publish %s/%s: `%s` is not an address of this host", addr, proto,
-                        p->host_ip);
-      return sbx_err_code (err, e, "publish %s/%s", addr, proto);
-    }
-  return steal_fd (&fd);
-}
-
-int
 sbx_net_open (const struct sbx_net_options *o, struct sbx_port *ports, size_t n_ports,
               struct sbx_net **out, struct sbx_error **err)
 {
