@@ -614,7 +614,10 @@ cpu_ticks() {
   sbx import "$tar" "$DEBIAN_IMAGE" >/dev/null
   local mirror
   mirror=$(host_debian_mirror)
-  run timeout 240 "$SBX" run --rm "$DEBIAN_IMAGE" sh -c "
+  # --fakeroot: in single-uid mode apt cannot drop to its _apt user
+  # without root emulation (README, user-namespace modes); a no-op in
+  # subuid mode.
+  run timeout 240 "$SBX" run --rm --fakeroot "$DEBIAN_IMAGE" sh -c "
     rm -f /etc/apt/sources.list.d/*
     echo 'deb $mirror bookworm main' >/etc/apt/sources.list
     apt-get -o Acquire::Retries=3 update && ls /var/lib/apt/lists/"
