@@ -534,6 +534,7 @@ run_step (struct exec_state *x, const struct sbx_build_step *s, struct sbx_image
     .n_lowers = sbx_strv_len (lowers),
     .upper = upper,
     .work = work,
+    .volatile_upper = true, /* thrown away unless the step succeeds */
     .driver = o->driver,
     .argv = script_argv ? script_argv : s->argv,
     .env = env,

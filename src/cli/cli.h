@@ -134,6 +134,9 @@ const char *cli_driver_name (enum sbx_storage_driver d);
    (the monitor goes on in the background and records the exit).  */
 int cli_run_container (struct sbx_store *s, struct sbx_container *c, bool detach,
                        struct sbx_error **err);
+/* Tell the monitor of autoremove container ID, about to be stopped by
+   `sbx restart`, to keep it when it exits (it drops the mark).  */
+int cli_container_mark_restart (struct sbx_store *s, const char *id, struct sbx_error **err);
 /* Block until no monitor runs container ID and its exit is recorded.  */
 int cli_wait_container (struct sbx_store *s, const char *id);
 /* Remove C (in a user namespace).  */

@@ -228,6 +228,7 @@ container_config (struct sbx_store *s, const struct sbx_container *c, struct run
     .image = sbx_digest_format (&c->image, h->image_id),
     .upper = c->upper,
     .work = c->work,
+    .volatile_upper = c->autoremove,
     .driver = c->driver && strcmp (c->driver, "fuse") == 0 ? SBX_DRIVER_FUSE : SBX_DRIVER_OVERLAY,
     .tmpfs = c->tmpfs,
     .argv = c->argv,
@@ -304,6 +305,28 @@ report_start (int fd, int code, const struct sbx_error *e)
     sbx_error_clear (&ignored);
 }
 
+/* The mark cli_container_mark_restart() leaves in the container's
+   directory DIR: whether it was there (it is gone after).  */
+static bool
+take_restart_mark (const char *dir)
+{
+  cleanup_free char *mark = xasprintf ("%s/restarting", dir);
+
+  return unlink (mark) == 0;
+}
+
+int
+cli_container_mark_restart (struct sbx_store *s, const char *id, struct sbx_error **err)
+{
+  cleanup_free char *dir = sbx_container_dir (s, id);
+  cleanup_free char *mark = xasprintf ("%s/restarting", dir);
+  cleanup_close int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return sbx_err_errno (err, "mark container `%s` for restart", id);
+  return 0;
+}
+
 static int
 run_attached (struct sbx_store *s, struct sbx_container *c, int ready_fd, struct sbx_error **err)
 {
@@ -340,7 +363,7 @@ run_attached (struct sbx_store *s, struct sbx_container *c, int ready_fd, struct
   r = sbx_runtime_run (&cfg, &plan, &exit_code, err);
   c->finished = time (NULL);
   c->exit_code = exit_code;
-  if (c->autoremove)
+  if (c->autoremove && ! take_restart_mark (dir))
     {
       if (cli_remove_container (s, c, &local) < 0
           || cli_volumes_remove_anonymous (s, c, &local) < 0)

@@ -335,6 +335,10 @@ stop_or_restart (const struct cli_globals *g, int argc, char **argv, bool restar
       cleanup_container struct sbx_container *k = NULL;
       int r = sbx_container_load (store, argv[i], &k, &err);
 
+      /* A --rm container that restarts is kept over the restart, and
+         still removed when it ends for good (as Docker).  */
+      if (r == 0 && restart && k->autoremove && sbx_runtime_monitor_pid (k->id) > 0)
+        r = cli_container_mark_restart (store, k->id, &err);
       if (r == 0)
         r = stop_one (store, k, stop_signal (store, k), timeout, &err);
       if (r == 0 && restart)
@@ -344,10 +348,7 @@ stop_or_restart (const struct cli_globals *g, int argc, char **argv, bool restar
           /* Reload: the monitor has recorded the exit.  */
           r = sbx_container_load (store, argv[i], &k, &err);
           if (r == 0)
-            {
-              k->autoremove = false;
-              r = cli_run_container (store, k, true, &err);
-            }
+            r = cli_run_container (store, k, true, &err);
         }
       if (r == 0)
         printf ("%s\n", argv[i]);

@@ -205,7 +205,7 @@ mount_in_container (const struct server_fds *f, int fusefd, const char *target, 
 }
 
 __attribute__ ((noreturn)) static void
-run_server (struct server_fds *f, const char *target, pid_t monitor)
+run_server (struct server_fds *f, const struct sbx_overlay_req *req, pid_t monitor)
 {
   struct sbx_error *e = NULL;
   struct fusefs_config cfg = { 0 };
@@ -232,11 +232,12 @@ run_server (struct server_fds *f, const char *target, pid_t monitor)
   cfg.n_lowers = f->n_lowers;
   cfg.upper_fd = steal_fd (&f->upper);
   cfg.work_fd = steal_fd (&f->work);
+  cfg.volatile_upper = req->volatile_upper;
   s = fusefs_server_new (fusefd, &cfg, &e);
   f->n_lowers = 0; /* taken over */
   if (s == NULL)
     report_error_and_exit (f->ready, e);
-  mount_in_container (f, fusefd, target, rdonly);
+  mount_in_container (f, fusefd, req->target, rdonly);
   sbx_cleanup_close (&f->mntns);
   if (write (f->ready, &ok, sizeof ok) != (ssize_t) sizeof ok)
     _exit (1);
@@ -358,12 +359,13 @@ sbx_overlay_fuse_start (pid_t pid, const struct sbx_overlay_req *req, pid_t *ser
   if (child == 0)
     {
       (void) close (steal_fd (&readfd));
-      run_server (&f, req->target, self);
+      run_server (&f, req, self);
     }
   sbx_cleanup_close (&f.ready);
   if (await_ready (child, readfd, err) < 0)
     return sbx_err_prefix (err, "fuse overlay");
-  sbx_debug ("FUSE overlay server %d serves `%s`", (int) child, req->target);
+  sbx_debug ("FUSE overlay server %d serves `%s`%s", (int) child, req->target,
+             req->volatile_upper ? " (volatile: fsync answered at once)" : "");
   *server = child;
   return 0;
 }

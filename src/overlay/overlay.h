@@ -32,6 +32,7 @@ struct sbx_overlay_req
   const char *upper;
   const char *work;
   const char *target;
+  bool volatile_upper; /* fsync and syncfs need not reach the disk */
 };
 
 /* Start sbx's FUSE overlay for REQ inside the user and mount namespaces of

@@ -342,6 +342,29 @@ setup_etc_files (int rootfd, const struct setup_ctx *ctx, struct sbx_error **err
   return 0;
 }
 
+/* A `volatile` overlay leaves WORK/work/incompat/volatile/dirty behind,
+   and the kernel refuses to mount that upper directory again while it is
+   there, in case a crash lost what fsync skipped.  sbx ends a volatile
+   container's overlay with the page cache intact (even when it is killed),
+   so the mark only stops `sbx restart` of a `--rm` container: drop it, as
+   podman does.  */
+static int
+forget_volatile_mark (const char *work, struct sbx_error **err)
+{
+  static const char *const parts[]
+      = { "/work/incompat/volatile/dirty", "/work/incompat/volatile", "/work/incompat" };
+  size_t i;
+
+  for (i = 0; i < sizeof parts / sizeof *parts; i++)
+    {
+      cleanup_free char *p = xasprintf ("%s%s", work, parts[i]);
+
+      if ((i == 0 ? unlink (p) : rmdir (p)) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+        return sbx_err_errno (err, "remove `%s`", p);
+    }
+  return 0;
+}
+
 /* The image's layers under a private writable layer: the kernel overlay,
    with its upper and work directories on a tmpfs of this mount namespace,
    so the container's changes vanish with it (kept containers come with the
@@ -363,6 +386,8 @@ mount_image_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
     {
       upper = xstrdup (cfg->upper);
       work = xstrdup (cfg->work);
+      if (forget_volatile_mark (work, err) < 0)
+        return -1;
     }
   else
     {
@@ -389,7 +414,8 @@ mount_image_rootfs (const struct setup_ctx *ctx, struct sbx_error **err)
       else
         sbx_strbuf_addf (&opts, "%s%s", i ? ":" : "", cfg->lowers[i]);
     }
-  sbx_strbuf_addf (&opts, ",upperdir=%s,workdir=%s,userxattr", upper, work);
+  sbx_strbuf_addf (&opts, ",upperdir=%s,workdir=%s,userxattr%s", upper, work,
+                   cfg->volatile_upper ? ",volatile" : "");
   if (opts.len >= 4000)
     return sbx_err (err, E2BIG, "image has too many layers (%zu) for one overlay mount",
                     cfg->n_lowers);

@@ -176,6 +176,13 @@ struct sbx_run_config
   const char *upper;
   const char *work;
   enum sbx_storage_driver driver;
+  /* The writable layer need not survive a crash of the machine (`--rm`
+     containers, sbx build's RUN steps, as podman and buildah): fsync and
+     syncfs inside do not reach the disk (the kernel overlay's `volatile`;
+     the fuse driver answers them at once).  dpkg's per-file fsyncs are
+     most of an `apt-get install` on a journaled filesystem otherwise.  A
+     kill of sbx loses nothing: the page cache stays.  */
+  bool volatile_upper;
   char *const *tmpfs;   /* --tmpfs "PATH[:OPTIONS]", NULL-terminated or NULL */
   char **argv;          /* command, argv[0] resolved with the container's PATH */
   char **env;           /* final environment, KEY=VALUE */

@@ -507,7 +507,8 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
                                      .n_lowers = cfg->n_lowers,
                                      .upper = cfg->upper,
                                      .work = cfg->work,
-                                     .target = cfg->rootfs };
+                                     .target = cfg->rootfs,
+                                     .volatile_upper = cfg->volatile_upper };
 
       /* The server joins the container's namespaces now that the maps are
          written, and mounts the root before the setup child goes on.  */

@@ -25,6 +25,21 @@ setup() {
   assert_output "built"
 }
 
+@test "build: RUN's writable layer is volatile (fsync need not reach the disk), as buildah's" {
+  printf '%s\n' 'FROM localhost/bb' \
+    'RUN sed -n "s/^[0-9]* [0-9]* [^ ]* [^ ]* \/ .* - \([^ ]*\) [^ ]* \(.*\)/\1 \2/p" /proc/self/mountinfo >/opts' \
+    >"$CTX/Dockerfile"
+  run sbx build -t localhost/b-vol "$CTX"
+  assert_success
+  run sbx run --rm localhost/b-vol cat /opts
+  assert_success
+  case $output in
+    overlay*) assert_output --regexp '(,volatile|fsync=volatile)' ;;
+    fuse*) ;; # the fuse driver's volatile shows in no mount option (storage-fuse.bats)
+    *) fail "unexpected root file system: $output" ;;
+  esac
+}
+
 @test "build: ENV, WORKDIR and CMD land in the image config" {
   cat >"$CTX/Dockerfile" <<'DF'
 FROM localhost/bb

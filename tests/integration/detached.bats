@@ -153,6 +153,25 @@ run"
   assert_output "3"
 }
 
+@test "detached: restart keeps a --rm container and its changes; it goes when it ends" {
+  run sbx run -d --rm --name job "$IMAGE" sleep 1000
+  assert_success
+  local id=$output
+  run sbx exec job sh -c 'echo kept >/f'
+  assert_success
+  run sbx restart -t 1 job
+  assert_success
+  run sbx exec job cat /f
+  assert_success
+  assert_output kept
+  run sbx stop -t 1 job
+  assert_success
+  run sbx ps -a -q
+  assert_success
+  refute_output --partial "${id:0:12}"
+  [ ! -e "$SBX_ROOT/containers/$id" ] || fail "container directory left: $SBX_ROOT/containers/$id"
+}
+
 @test "detached: a command that cannot start is reported by run -d itself" {
   run -127 sbx run -d --name job --network none "$IMAGE" /no/such/command
   assert_equal "$status" 127

@@ -840,6 +840,25 @@ data1"
 data1data2"
 }
 
+# A kept container's writable layer is synced as usual; a --rm one's is
+# volatile (fsync need not reach the disk: it goes with the container).
+conformance_volatile_rm() {
+  local opts='sed -n "s/^[0-9]* [0-9]* [^ ]* [^ ]* \/ .* - [^ ]* [^ ]* \(.*\)/opts: \1/p" /proc/self/mountinfo'
+  run step "$opts"
+  assert_success
+  assert_line --partial 'opts: '
+  refute_output --partial volatile
+  run sbx --log-level debug run --rm --storage-driver="$DRIVER" -e PATH=/.bb -v "$BB:/.bb:ro" \
+    -v "$HDIR:/.h:ro" "$ML" sh -c "$opts; /.h/fsprobe fsync /newf data && cat /newf"
+  assert_success
+  case $DRIVER in
+    overlay) assert_line --regexp '^opts: .*(,volatile|fsync=volatile)' ;;
+    fuse) assert_line --regexp 'FUSE overlay server .* \(volatile: fsync answered at once\)' ;;
+  esac
+  assert_line ok
+  assert_line data
+}
+
 conformance_locks() {
   run step 'for f in /keep/file /lk; do
   [ -e $f ] || echo x >$f

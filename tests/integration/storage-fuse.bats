@@ -32,6 +32,7 @@ teardown() {
 @test "storage-fuse: mknod of fifos and sockets" { conformance_special_files; }
 @test "storage-fuse: statfs" { conformance_statfs; }
 @test "storage-fuse: fsync, fdatasync, syncfs" { conformance_fsync; }
+@test "storage-fuse: a --rm container's writable layer is volatile, a kept one's is not" { conformance_volatile_rm; }
 @test "storage-fuse: flock and fcntl locks" { conformance_locks; }
 @test "storage-fuse: st_ino is the same before and after copy-up" { conformance_inodes_copy_up; }
 @test "storage-fuse: st_ino stays across a directory's copy-up, rename and lookups" { conformance_inodes_stable; }

@@ -29,6 +29,7 @@ teardown() {
 @test "storage-overlay: mknod of fifos and sockets" { conformance_special_files; }
 @test "storage-overlay: statfs" { conformance_statfs; }
 @test "storage-overlay: fsync, fdatasync, syncfs" { conformance_fsync; }
+@test "storage-overlay: a --rm container's writable layer is volatile, a kept one's is not" { conformance_volatile_rm; }
 @test "storage-overlay: flock and fcntl locks" { conformance_locks; }
 @test "storage-overlay: st_ino is the same before and after copy-up" { conformance_inodes_copy_up; }
 @test "storage-overlay: st_ino stays across a directory's copy-up, rename and lookups" { conformance_inodes_stable; }

@@ -290,6 +290,7 @@ fs_new (const struct fusefs_config *cfg, struct sbx_error **err)
   fs->fd_budget = fd_budget ();
   fs->data_budget = fs->fd_budget / 2;
   fs->timeout = cfg->timeout > 0 ? cfg->timeout : 86400.0;
+  fs->volatile_upper = cfg->volatile_upper;
   fs->next_fake_ino = 1;
   fs->work_fd = -1;
   /* The fds are ours from here on, whatever happens.  */

@@ -5,6 +5,7 @@
    points overlay/fuse.c calls.  This header must not include libfuse3's
    headers (STYLE.md B1: they stay inside src/overlay/fusefs/).  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sbx_error;
@@ -21,6 +22,9 @@ struct fusefs_config
   /* Entry and attribute cache timeout in seconds (0: the default, one day;
      see ops.c for why long timeouts are safe).  */
   double timeout;
+  /* fsync need not reach the disk (sbx_run_config.volatile_upper): answer
+     it at once, as fuse-overlayfs's `volatile` option.  */
+  bool volatile_upper;
 };
 
 /* Load libfuse3 (it is not linked: src/util/lazylib.h).  Call it before

@@ -146,6 +146,7 @@ struct fusefs
   bool has_upper; /* layers[0] is the upper */
   int work_fd;    /* O_PATH fd of the work dir, on the upper's filesystem */
   double timeout;
+  bool volatile_upper; /* fsync and fsyncdir succeed without syncing */
 
   /* Node table: nodeid = slot | gens[slot] << 32; slot 1 is the root.  */
   struct fs_node **slots;

@@ -348,9 +348,10 @@ io_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *f
 
   (void) fi;
   r = data_of (fs, ino, false, &d);
-  if (r < 0)
+  if (r < 0 || fs->volatile_upper)
     {
-      reply_status (req, r);
+      fs_data_put (d);
+      reply_status (req, r < 0 ? r : 0);
       return;
     }
   j = xzalloc (sizeof *j);
@@ -618,7 +619,7 @@ io_fsyncdir (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info
 
     if (n == NULL)
       r = -EIO;
-    else if (fs->has_upper && n->lfds && n->lfds[0] != LFD_ABSENT)
+    else if (fs->has_upper && ! fs->volatile_upper && n->lfds && n->lfds[0] != LFD_ABSENT)
       {
         int fd = node_layer_fd (fs, n, 0);
         int dfd = fd < 0 ? fd : openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
