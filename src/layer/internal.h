@@ -87,3 +87,17 @@ int layer_copy_xattrs (int in, int out, struct sbx_error **err);
 
 int layer_copy_up (int rootfd, const int *lowers, size_t n_lowers, const char *path,
                    bool apply_owners, struct sbx_error **err);
+
+/* ---- gzip-write.c: a gzip stream compressed on every CPU ---- */
+
+struct layer_gz;
+
+/* A gzip writer to FD (deflate level 1, no name, mtime 0): the same input
+   gives the same bytes whatever the number of threads.  */
+struct layer_gz *layer_gz_new (int fd, struct sbx_error **err);
+int layer_gz_write (struct layer_gz *g, const void *buf, size_t len, struct sbx_error **err);
+/* Write what is left and the gzip trailer.  */
+int layer_gz_finish (struct layer_gz *g, struct sbx_error **err);
+/* Stop the threads and free G (after finish, or instead of it on failure:
+   the stream is then incomplete); NULL is a no-op.  */
+void layer_gz_free (struct layer_gz *g);

@@ -5,23 +5,16 @@
    translated back to OCI entries (whiteout.c), sockets skipped.
 
    The DiffID is the sha256 of the uncompressed tar, so compression happens
-   after hashing, in a second libarchive handle (format "raw" + gzip filter
-   without a timestamp, so equal trees give equal bytes):
+   after hashing (gzip-write.c, deflate on every CPU):
 
-     tree ──▶ TAR: pax ──▶ tar_sink() ──sha256──▶ GZ: raw + gzip ──▶ fd
-                                        └─────────(uncompressed)──────▶ fd
-
-   Deflate is most of the cost (a 270 MB Debian layer: ~7 s of CPU against
-   ~1.5 s for walking, archiving and hashing), so the GZ handle runs on a
-   thread of its own, fed through a short queue of copied blocks: on two
-   CPUs a layer is written in about the time it takes to compress it.  */
+     tree ──▶ TAR: pax ──▶ tar_sink() ──sha256──▶ layer_gz ──▶ fd
+                                        └──(uncompressed)───────▶ fd  */
 #define SBX_LOG_MODULE "layer"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,26 +33,6 @@
 #include "util/xalloc.h"
 
 #define DATA_CHUNK (1024 * 1024)
-#define GZ_BLOCK (64 * 1024)
-
-/* Blocks queued for the compressor thread, at most.  */
-#define GZ_QUEUE 16
-
-/* The hand-over between tar_sink() (producer) and the compressor thread.  */
-struct gz_queue
-{
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  char *buf[GZ_QUEUE];
-  size_t cap[GZ_QUEUE];
-  size_t len[GZ_QUEUE];
-  size_t head, count;
-  bool done;    /* the producer has finished */
-  bool failed;  /* the compressor failed: its error is in tar_out.io_err */
-  bool started; /* the thread runs */
-  pthread_t thread;
-};
-
 /* A file with more than one link, by the path it was first written at.  */
 struct link_seen
 {
@@ -72,8 +45,7 @@ struct tar_out
 {
   int fd;
   struct archive *tar;
-  struct archive *gz; /* NULL: uncompressed */
-  struct gz_queue q;  /* with GZ: feeds the compressor thread */
+  struct layer_gz *gz; /* NULL: uncompressed */
   struct sbx_sha256 *hash;
   struct sbx_error *io_err; /* the first failure of a sink */
   int64_t clamp;
@@ -93,21 +65,14 @@ free_link_seen (void *p)
   free (l);
 }
 
-static int gz_finish (struct tar_out *t);
-
 static void
 tar_out_release (struct tar_out *t)
 {
-  /* The compressor first (it may still write what was queued), then
-     nothing more reaches the fd.  */
-  (void) gz_finish (t);
+  /* Nothing more reaches the fd.  */
   t->discard = true;
-  for (size_t i = 0; i < GZ_QUEUE; i++)
-    free (t->q.buf[i]);
   if (t->tar)
     archive_write_free (t->tar);
-  if (t->gz)
-    archive_write_free (t->gz);
+  layer_gz_free (t->gz);
   sbx_sha256_free (t->hash);
   sbx_error_free (t->io_err);
   tdestroy (t->links, free_link_seen);
@@ -154,114 +119,6 @@ fd_sink (struct archive *a, void *data, const void *buf, size_t len)
   return -1;
 }
 
-/* The compressor thread: take blocks off the queue and deflate them into
-   the fd, until the producer is done.  */
-static void *
-gz_thread (void *arg)
-{
-  struct tar_out *t = arg;
-  struct gz_queue *q = &t->q;
-  char *mine = NULL;
-  size_t mine_cap = 0;
-
-  for (;;)
-    {
-      size_t len, slot;
-      la_ssize_t n;
-
-      pthread_mutex_lock (&q->mu);
-      while (q->count == 0 && ! q->done)
-        pthread_cond_wait (&q->cv, &q->mu);
-      if (q->count == 0)
-        {
-          pthread_mutex_unlock (&q->mu);
-          break;
-        }
-      /* Swap buffers with the slot, so deflate runs without the lock.  */
-      slot = q->head;
-      len = q->len[slot];
-      {
-        char *b = q->buf[slot];
-        size_t c = q->cap[slot];
-
-        q->buf[slot] = mine;
-        q->cap[slot] = mine_cap;
-        mine = b;
-        mine_cap = c;
-      }
-      q->head = (q->head + 1) % GZ_QUEUE;
-      q->count--;
-      pthread_cond_broadcast (&q->cv);
-      pthread_mutex_unlock (&q->mu);
-
-      n = archive_write_data (t->gz, mine, len);
-      if (n != (la_ssize_t) len)
-        {
-          pthread_mutex_lock (&q->mu);
-          if (t->io_err == NULL)
-            write_error (t, t->gz, "compress", &t->io_err);
-          q->failed = true;
-          pthread_cond_broadcast (&q->cv);
-          pthread_mutex_unlock (&q->mu);
-          break;
-        }
-    }
-  free (mine);
-  return NULL;
-}
-
-/* Copy a block for the compressor, waiting while the queue is full.  */
-static int
-gz_enqueue (struct tar_out *t, const void *buf, size_t len)
-{
-  struct gz_queue *q = &t->q;
-  size_t slot;
-  int r = 0;
-
-  pthread_mutex_lock (&q->mu);
-  while (q->count == GZ_QUEUE && ! q->failed)
-    pthread_cond_wait (&q->cv, &q->mu);
-  if (q->failed)
-    r = -1;
-  else
-    {
-      slot = (q->head + q->count) % GZ_QUEUE;
-      if (q->cap[slot] < len)
-        {
-          q->buf[slot] = xrealloc (q->buf[slot], len);
-          q->cap[slot] = len;
-        }
-      memcpy (q->buf[slot], buf, len);
-      q->len[slot] = len;
-      q->count++;
-      pthread_cond_broadcast (&q->cv);
-    }
-  pthread_mutex_unlock (&q->mu);
-  return r;
-}
-
-/* Tell the compressor there is no more and wait for it: -1 when it failed
-   (the error is in T->io_err).  Safe to call more than once.  */
-static int
-gz_finish (struct tar_out *t)
-{
-  struct gz_queue *q = &t->q;
-  bool failed;
-
-  if (! q->started)
-    return 0;
-  pthread_mutex_lock (&q->mu);
-  q->done = true;
-  pthread_cond_broadcast (&q->cv);
-  pthread_mutex_unlock (&q->mu);
-  pthread_join (q->thread, NULL);
-  q->started = false;
-  failed = q->failed;
-  pthread_mutex_destroy (&q->mu);
-  pthread_cond_destroy (&q->cv);
-  return failed ? -1 : 0;
-}
-
 static la_ssize_t
 tar_sink (struct archive *a, void *data, const void *buf, size_t len)
 {
@@ -273,7 +130,8 @@ tar_sink (struct archive *a, void *data, const void *buf, size_t len)
   sbx_sha256_update (t->hash, buf, len);
   if (t->gz == NULL)
     return fd_sink (a, data, buf, len);
-  n = gz_enqueue (t, buf, len) == 0 ? (la_ssize_t) len : -1;
+  n = t->io_err == NULL && layer_gz_write (t->gz, buf, len, &t->io_err) == 0 ? (la_ssize_t) len
+                                                                             : -1;
   if (n < 0)
     archive_set_error (a, t->io_err ? t->io_err->code : EIO, "%s",
                        t->io_err ? t->io_err->msg : "compress");
@@ -281,56 +139,11 @@ tar_sink (struct archive *a, void *data, const void *buf, size_t len)
 }
 
 static int
-open_gzip (struct tar_out *t, struct sbx_error **err)
-{
-  struct archive_entry *e = NULL;
-  int ret;
-
-  if (archive_zlib_version () == NULL)
-    return sbx_err (err, ENOTSUP, "gzip: libarchive was built without zlib");
-  t->gz = archive_write_new ();
-  if (t->gz == NULL)
-    xoom ();
-  if (archive_write_add_filter_gzip (t->gz) != ARCHIVE_OK
-      || archive_write_set_filter_option (t->gz, "gzip", "timestamp", NULL) != ARCHIVE_OK
-      /* Level 1: a 270 MB Debian layer compresses in 7.5 s instead of 17 s
-         at the default 6, for a 10% larger blob.  Layers are written on
-         `commit` and after every RUN of `sbx build`, where the user waits
-         for it; pushes reuse the stored blob.  */
-      || archive_write_set_filter_option (t->gz, "gzip", "compression-level", "1") != ARCHIVE_OK
-      || archive_write_set_format_raw (t->gz) != ARCHIVE_OK
-      || archive_write_set_bytes_per_block (t->gz, GZ_BLOCK) != ARCHIVE_OK
-      || archive_write_set_bytes_in_last_block (t->gz, 1) != ARCHIVE_OK
-      || archive_write_open (t->gz, t, NULL, fd_sink, NULL) != ARCHIVE_OK)
-    return write_error (t, t->gz, "set up gzip", err);
-  e = archive_entry_new ();
-  if (e == NULL)
-    xoom ();
-  archive_entry_set_filetype (e, AE_IFREG);
-  archive_entry_set_pathname (e, "layer.tar");
-  ret = archive_write_header (t->gz, e);
-  archive_entry_free (e);
-  if (ret != ARCHIVE_OK)
-    return write_error (t, t->gz, "set up gzip", err);
-  pthread_mutex_init (&t->q.mu, NULL);
-  pthread_cond_init (&t->q.cv, NULL);
-  ret = pthread_create (&t->q.thread, NULL, gz_thread, t);
-  if (ret != 0)
-    {
-      pthread_mutex_destroy (&t->q.mu);
-      pthread_cond_destroy (&t->q.cv);
-      return sbx_err_code (err, ret, "start the compressor thread");
-    }
-  t->q.started = true;
-  return 0;
-}
-
-static int
 open_tar (struct tar_out *t, const char *compress, struct sbx_error **err)
 {
   if (compress && strcmp (compress, "gzip") != 0)
     return sbx_err (err, EINVAL, "unsupported layer compression `%s`", compress);
-  if (compress && open_gzip (t, err) < 0)
+  if (compress && (t->gz = layer_gz_new (t->fd, err)) == NULL)
     return -1;
   t->tar = archive_write_new ();
   if (t->tar == NULL)
@@ -719,10 +532,8 @@ sbx_layer_write_tar (int dirfd, int fd, const char *compress, int64_t mtime,
     return sbx_err_prefix (err, "write layer tar");
   if (archive_write_close (t.tar) != ARCHIVE_OK)
     return write_error (&t, t.tar, "write layer tar", err);
-  if (t.gz && gz_finish (&t) < 0)
-    return write_error (&t, t.gz, "write layer tar: compress", err);
-  if (t.gz && archive_write_close (t.gz) != ARCHIVE_OK)
-    return write_error (&t, t.gz, "write layer tar: compress", err);
+  if (t.gz && layer_gz_finish (t.gz, err) < 0)
+    return sbx_err_prefix (err, "write layer tar: compress");
   sbx_sha256_final (t.hash, diff_id);
   sbx_sha256_free (t.hash);
   t.hash = NULL;

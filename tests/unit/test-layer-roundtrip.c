@@ -628,6 +628,85 @@ TEST (unsupported_compression_is_refused)
   EXPECT_STRSTR (err->msg, "zstd");
 }
 
+/* Files of 2.5 MiB of text and 1.5 MiB of pseudo-random bytes, so that
+   the gzip stream spans several of the compressor's 1 MiB blocks, some of
+   which back-reference the block before.  */
+static void
+make_big_tree (const char *root)
+{
+  static char buf[1 << 16];
+  uint32_t x = 12345;
+  char path[PATH_MAX];
+  int fd;
+
+  ASSERT_EQ (mkdir (root, 0755), 0);
+  FMT (path, "%s/text", root);
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  ASSERT_GE (fd, 0);
+  for (int i = 0; i < 40; i++)
+    {
+      for (size_t j = 0; j < sizeof buf; j++)
+        buf[j] = "sbx layer gzip blocks\n"[(j + (size_t) i) % 22];
+      ASSERT_EQ (write (fd, buf, sizeof buf), (ssize_t) sizeof buf);
+    }
+  close (fd);
+  FMT (path, "%s/random", root);
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  ASSERT_GE (fd, 0);
+  for (int i = 0; i < 24; i++)
+    {
+      for (size_t j = 0; j < sizeof buf; j++)
+        {
+          x = x * 1103515245u + 12345u;
+          buf[j] = (char) (x >> 16);
+        }
+      ASSERT_EQ (write (fd, buf, sizeof buf), (ssize_t) sizeof buf);
+    }
+  close (fd);
+}
+
+TEST (gzip_of_several_blocks_round_trips_and_ignores_thread_count)
+{
+  struct sbx_layer_stats stats;
+  struct sbx_digest d, d1;
+  cleanup_close int fd = -1, fd1 = -1;
+  cleanup_free char *bytes = NULL, *bytes1 = NULL;
+  size_t len, len1;
+  cpu_set_t all, one;
+
+  make_big_tree (tpath ("src"));
+  fd = write_tree (tpath ("src"), "gzip", -1, &d);
+  unpack_into (fd, tpath ("dst"), &stats);
+  EXPECT_STREQ (stats.diff_id.hex, d.hex);
+  expect_same_tree (tpath ("src"), tpath ("dst"), -1);
+  bytes = fd_bytes (fd, &len);
+  EXPECT_LT (len, (size_t) 2 << 20); /* the text compressed */
+  /* One CPU: one compressor thread, the same bytes.  */
+  ASSERT_EQ (sched_getaffinity (0, sizeof all, &all), 0);
+  CPU_ZERO (&one);
+  CPU_SET (sched_getcpu (), &one);
+  ASSERT_EQ (sched_setaffinity (0, sizeof one, &one), 0);
+  fd1 = write_tree (tpath ("src"), "gzip", -1, &d1);
+  ASSERT_EQ (sched_setaffinity (0, sizeof all, &all), 0);
+  bytes1 = fd_bytes (fd1, &len1);
+  EXPECT_STREQ (d1.hex, d.hex);
+  ASSERT_EQ (len1, len);
+  EXPECT_EQ (memcmp (bytes, bytes1, len), 0);
+}
+
+TEST (empty_tree_gzip)
+{
+  struct sbx_layer_stats stats;
+  struct sbx_digest d;
+  cleanup_close int fd = -1;
+
+  ASSERT_EQ (mkdir (tpath ("src"), 0755), 0);
+  fd = write_tree (tpath ("src"), "gzip", -1, &d);
+  unpack_into (fd, tpath ("dst"), &stats);
+  EXPECT_EQ (stats.entries, 0u);
+  EXPECT_STREQ (stats.diff_id.hex, d.hex);
+}
+
 TEST (empty_tree)
 {
   struct sbx_layer_stats stats;
