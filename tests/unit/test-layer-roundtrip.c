@@ -694,6 +694,24 @@ TEST (gzip_of_several_blocks_round_trips_and_ignores_thread_count)
   EXPECT_EQ (memcmp (bytes, bytes1, len), 0);
 }
 
+/* A full disk while compressing: an error naming the write, and the
+   compressor threads stopped (the harness's alarm catches a hang).  */
+TEST (gzip_write_error_is_reported)
+{
+  cleanup_error struct sbx_error *err = NULL;
+  cleanup_close int dirfd = -1;
+  cleanup_close int fd = open ("/dev/full", O_WRONLY | O_CLOEXEC);
+  struct sbx_digest d;
+
+  ASSERT_GE (fd, 0);
+  make_big_tree (tpath ("src"));
+  dirfd = open_dir (tpath ("src"));
+  ASSERT_LT (sbx_layer_write_tar (dirfd, fd, "gzip", -1, &d, &err), 0);
+  ASSERT_NE (err, NULL);
+  EXPECT_EQ (err->code, ENOSPC);
+  printf ("# %s\n", err->msg);
+}
+
 TEST (empty_tree_gzip)
 {
   struct sbx_layer_stats stats;
