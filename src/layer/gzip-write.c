@@ -110,7 +110,9 @@ compress_job (z_stream *strm, struct gz_job *job)
   strm->next_out = job->out;
   strm->avail_out = (uInt) job->out_cap;
   r = deflate (strm, flush);
-  if ((job->last ? r != Z_STREAM_END : r != Z_OK) || strm->avail_in != 0)
+  /* All input taken and all output out: a full buffer could mean a flush
+     left unfinished (it cannot happen with deflateBound's room).  */
+  if ((job->last ? r != Z_STREAM_END : r != Z_OK) || strm->avail_in != 0 || strm->avail_out == 0)
     return EIO;
   job->out_len = job->out_cap - strm->avail_out;
   job->crc = crc32 (0, job->in, (uInt) job->in_len);
