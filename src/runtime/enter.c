@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -214,7 +213,6 @@ sbx_runtime_exec (const struct sbx_exec_config *cfg, int *exit_code, struct sbx_
   cleanup_close int child_sock = -1;
   struct monitor_ctx m;
   pid_t ctr, pid;
-  sigset_t all;
   int socks[2];
   int r;
 
@@ -241,24 +239,9 @@ sbx_runtime_exec (const struct sbx_exec_config *cfg, int *exit_code, struct sbx_
   mon_sock = socks[0];
   child_sock = socks[1];
 
-  /* As in spawn.c: block what we forward before the fork.  */
-  sigfillset (&all);
-  sigdelset (&all, SIGKILL);
-  sigdelset (&all, SIGSTOP);
-  sigdelset (&all, SIGTSTP);
-  sigdelset (&all, SIGTTIN);
-  sigdelset (&all, SIGTTOU);
-  sigdelset (&all, SIGSEGV);
-  sigdelset (&all, SIGBUS);
-  sigdelset (&all, SIGFPE);
-  sigdelset (&all, SIGILL);
-  sigdelset (&all, SIGABRT);
-  if (sigprocmask (SIG_BLOCK, &all, NULL) < 0)
-    return sbx_err_errno (err, "block signals");
-  sigdelset (&all, SIGPIPE);
-  sigfd = signalfd (-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigfd = monitor_block_signals (NULL, err);
   if (sigfd < 0)
-    return sbx_err_errno (err, "signalfd");
+    return -1;
 
   pid = fork ();
   if (pid < 0)

@@ -3,6 +3,7 @@
 
 /* Shared by the runtime's files and their unit tests; nobody else.  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -138,6 +139,14 @@ struct monitor_ctx
   int err_fd;
   int ready_fd; /* detached: written once the command runs, or -1 */
 };
+
+/* Block the signals the monitor forwards (all but the synchronous and job
+   control ones) before forking the command, so that none is lost: the
+   child unblocks them right before execve.  *OLD, when OLD is not NULL,
+   gets the mask before.  Returns a non-blocking signalfd for them (SIGPIPE
+   excepted: the monitor's own to ignore), or -1 with *ERR and the mask as
+   it was.  */
+int monitor_block_signals (sigset_t *old, struct sbx_error **err);
 
 /* Drive the container until it ends: forward signals, relay the tty, turn a
    setup report into *ERR.  Returns the wait status or -1.  */

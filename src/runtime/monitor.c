@@ -242,6 +242,38 @@ drain (const struct monitor_ctx *m, int *fd, const char *stream)
 }
 
 int
+monitor_block_signals (sigset_t *old, struct sbx_error **err)
+{
+  sigset_t all, before;
+  int fd;
+
+  sigfillset (&all);
+  sigdelset (&all, SIGKILL);
+  sigdelset (&all, SIGSTOP);
+  sigdelset (&all, SIGTSTP);
+  sigdelset (&all, SIGTTIN);
+  sigdelset (&all, SIGTTOU);
+  sigdelset (&all, SIGSEGV);
+  sigdelset (&all, SIGBUS);
+  sigdelset (&all, SIGFPE);
+  sigdelset (&all, SIGILL);
+  sigdelset (&all, SIGABRT);
+  if (sigprocmask (SIG_BLOCK, &all, &before) < 0)
+    return sbx_err_errno (err, "block signals");
+  sigdelset (&all, SIGPIPE);
+  fd = signalfd (-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0)
+    {
+      sbx_err_errno (err, "signalfd");
+      (void) sigprocmask (SIG_SETMASK, &before, NULL);
+      return -1;
+    }
+  if (old)
+    *old = before;
+  return fd;
+}
+
+int
 monitor_run (struct monitor_ctx *m, int *exit_code, struct sbx_error **err)
 {
   struct monitor_state st = {

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -442,7 +441,6 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
   int flags
       = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   int socks[2];
-  sigset_t all;
   long pid;
   int r;
 
@@ -455,26 +453,10 @@ start_container (const struct setup_ctx *ctx, const struct sbx_userns_plan *plan
   if (cfg->detached && log_pipes_open (&logs, cfg->log_path, err) < 0)
     return -1;
 
-  /* Block the signals we forward before the clone, so none is lost; the
-     child unblocks them right before execve.  */
-  sigfillset (&all);
-  sigdelset (&all, SIGKILL);
-  sigdelset (&all, SIGSTOP);
-  sigdelset (&all, SIGTSTP);
-  sigdelset (&all, SIGTTIN);
-  sigdelset (&all, SIGTTOU);
-  sigdelset (&all, SIGSEGV);
-  sigdelset (&all, SIGBUS);
-  sigdelset (&all, SIGFPE);
-  sigdelset (&all, SIGILL);
-  sigdelset (&all, SIGABRT);
-  if (sigprocmask (SIG_BLOCK, &all, &mask.old) < 0)
-    return sbx_err_errno (err, "block signals");
-  mask.armed = true;
-  sigdelset (&all, SIGPIPE); /* ours to ignore, not the container's */
-  sigfd = signalfd (-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigfd = monitor_block_signals (&mask.old, err);
   if (sigfd < 0)
-    return sbx_err_errno (err, "signalfd");
+    return -1;
+  mask.armed = true;
 
   pid = syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0)
