@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli/cli.h"
 #include "image/image.h"
 #include "registry/registry.h"

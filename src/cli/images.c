@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "cli/cli.h"
 #include "image/image.h"
 #include "registry/registry.h"

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 #include "util/error.h"
 #include "util/strv.h"
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Helpers of COPY/ADD (src/build/exec-copy.c): numeric --chown, URL
+/* Helpers of COPY/ADD (src/builder/exec-copy.c): numeric --chown, URL
    sources and the names they get.  */
 #include <stdlib.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "harness.h"
 #include "util/cleanup.h"
 

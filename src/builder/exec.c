@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "image/image.h"
 #include "layer/layer.h"
 #include "runtime/runtime.h"

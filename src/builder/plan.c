@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <sys/utsname.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/strbuf.h"

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* Shared by the files of src/build/ and its unit tests only.  */
+/* Shared by the files of src/builder/ and its unit tests only.  */
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "build/build.h"
+#include "builder/builder.h"
 
 struct sbx_error;
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "layer/layer.h"
 #include "util/cleanup.h"
 #include "util/digest.h"

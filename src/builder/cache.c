@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "image/image.h"
 #include "util/cleanup.h"
 #include "util/digest.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/parse.h"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build/internal.h"
+#include "builder/internal.h"
 #include "harness.h"
 #include "util/cleanup.h"
 #include "util/error.h"
