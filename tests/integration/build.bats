@@ -35,7 +35,12 @@ setup() {
   assert_success
   case $output in
     overlay*) assert_output --regexp '(,volatile|fsync=volatile)' ;;
-    fuse*) ;; # the fuse driver's volatile shows in no mount option (storage-fuse.bats)
+    fuse*)
+      # The fuse driver's volatile shows in no mount option: its server says so.
+      run sbx --log-level debug build --no-cache -t localhost/b-vol "$CTX"
+      assert_success
+      assert_output --regexp 'FUSE overlay server .* \(volatile: fsync answered at once\)'
+      ;;
     *) fail "unexpected root file system: $output" ;;
   esac
 }
