@@ -124,3 +124,40 @@ after"
   assert_output keep
   no_pids "$SBX_ROOT" || fail "processes left after the runs: $(pgrep -a -f "$SBX_ROOT")"
 }
+
+# The read-ahead (src/overlay/fusefs/prefetch.c) answers a walk's lookups
+# from results made before the walk asked.  Run the same walk and changes
+# with it (by default) and without it (SBX_FUSE_SPIN_US=0: the receiver
+# never polls, so it never reads ahead): the container must see the same.
+@test "storage-fuse: directories read ahead show what lookups without read-ahead show, also after changes" {
+  # shellcheck disable=SC2016 # expanded by the container's shell
+  local script='ls -ln / >/dev/null
+sleep 0.3
+chmod 600 /modes/exec
+rm /modes/zero
+echo added >/modes/added
+mkdir /opaque/newdir
+mv /old-dir /moved-dir
+find / -xdev ! -path /proc ! -path /sys ! -path /dev | sort | while read -r p; do
+  if [ -d "$p" ] && [ ! -L "$p" ]; then stat -c "%n d %a %u %g %h" "$p"
+  else stat -c "%n %F %a %u %g %s %h %N" "$p"; fi
+done'
+  local with without
+  run sbx --log-level debug run --rm --storage-driver=fuse -e PATH=/.bb -v "$BB:/.bb:ro" "$ML" sh -c "$script"
+  assert_success
+  assert_output --partial 'reading directories ahead, the first: '
+  with=$(grep -v '^sbx: ' <<<"$output")
+  SBX_FUSE_SPIN_US=0 run sbx --log-level debug run --rm --storage-driver=fuse -e PATH=/.bb \
+    -v "$BB:/.bb:ro" "$ML" sh -c "$script"
+  assert_success
+  refute_output --partial 'reading directories ahead'
+  without=$(grep -v '^sbx: ' <<<"$output")
+  [ "$with" = "$without" ] || fail "the walks differ: $(diff <(echo "$without") <(echo "$with"))"
+  # And they saw the changes.
+  grep -q '^/modes/exec regular file 600 ' <<<"$with" || fail "no chmod of /modes/exec in: $with"
+  ! grep -q '^/modes/zero ' <<<"$with" || fail "/modes/zero was removed: $with"
+  grep -q '^/modes/added regular file ' <<<"$with" || fail "no /modes/added in: $with"
+  grep -q '^/moved-dir d ' <<<"$with" || fail "no /moved-dir in: $with"
+  ! grep -q '^/old-dir' <<<"$with" || fail "/old-dir was moved: $with"
+  [ "$(grep -c . <<<"$with")" -gt 30 ] || fail "a short walk: $with"
+}

@@ -1037,4 +1037,171 @@ TEST (lookup_attributes_match_getattr)
   fs_free (fs);
 }
 
+/* ---- read-ahead (prefetch.c) ---- */
+
+/* Read directory PATH "with attributes": list it, look its entries up (as
+   READDIRPLUS does), queue its subdirectories, and run the read-ahead
+   until it is done.  Returns the directory's node (referenced).  */
+static struct fs_node *
+read_with_ahead (struct fusefs *fs, const char *path)
+{
+  struct fs_node *d = walk (fs, path);
+  const struct fs_dirlist *l;
+  size_t i;
+  int steps = 0;
+
+  ASSERT_NOT_NULL (d);
+  ASSERT_EQ (fs_dir_listing (fs, d, &l), 0);
+  for (i = 0; i < l->n; i++)
+    {
+      struct fs_node *n = NULL;
+
+      ASSERT_EQ (fs_lookup (fs, d, l->ents[i].name, &n), 0);
+      n->nlookup++; /* the kernel keeps what READDIRPLUS gives it */
+      node_unref (fs, n);
+    }
+  fs_read_ahead (fs, d);
+  while (fs_read_ahead_step (fs))
+    ASSERT_LT (++steps, 1000);
+  return d;
+}
+
+/* The entry NAME of directory PATH's cached listing.  */
+static const struct fs_dirent *
+cached_entry (struct fusefs *fs, const char *path, const char *name)
+{
+  struct fs_node *d = walk (fs, path);
+  const struct fs_dirent *e;
+
+  ASSERT_NOT_NULL (d);
+  e = d->listing ? fs_dirlist_find (d->listing, name) : NULL;
+  node_unref (fs, d);
+  return e;
+}
+
+TEST (read_ahead_looks_up_what_a_probe_would_find)
+{
+  static const char *const names[] = { "a", "b", "c", "x", "gone", "opq" };
+  struct fusefs *fs;
+  struct fs_node *top, *sub;
+  size_t i;
+
+  mkd ("l1/d/sub");
+  mkd ("l2/d/sub/x");
+  mkd ("l2/d/sub/opq");
+  mkd ("l1/d/sub/opq");
+  opaque ("l1/d/sub/opq");
+  mkd ("l2/d/other");
+  put ("l1/d/sub/a", "top");
+  put ("l2/d/sub/a", "bottom, hidden");
+  put ("l1/d/sub/b", "b");
+  put ("l2/d/sub/c", "c");
+  put ("l2/d/sub/gone", "x");
+  whiteout ("l1/d/sub/gone");
+  fs = make_fs (2, true);
+  top = read_with_ahead (fs, "d");
+  /* Both subdirectories were listed, their entries looked up ahead.  */
+  ASSERT_NOT_NULL (cached_entry (fs, "d", "sub"));
+  sub = walk (fs, "d/sub");
+  ASSERT_NOT_NULL (sub);
+  ASSERT_NOT_NULL (sub->listing);
+  EXPECT_EQ (sub->listing->n, 5u); /* a b c x opq; not the whiteout */
+  EXPECT_NULL (fs_dirlist_find (sub->listing, "gone"));
+  for (i = 0; i < sizeof names / sizeof *names; i++)
+    {
+      const struct fs_dirent *e = fs_dirlist_find (sub->listing, names[i]);
+      struct fs_found f;
+      int k;
+
+      if (strcmp (names[i], "gone") == 0)
+        continue;
+      ASSERT_NOT_NULL (e);
+      ASSERT_NOT_NULL (e->pre);
+      ASSERT_EQ (fs_probe (fs, sub, names[i], &f), 0);
+      EXPECT_EQ (e->pre->layer, f.layer);
+      EXPECT_EQ (e->pre->st.st_ino, f.st.st_ino);
+      EXPECT_EQ (e->pre->st.st_dev, f.st.st_dev);
+      EXPECT_EQ (e->pre->st.st_mode, f.st.st_mode);
+      EXPECT_EQ (e->pre->whiteout, f.whiteout);
+      EXPECT_EQ (e->pre->lfds == NULL, f.lfds == NULL);
+      for (k = 0; f.lfds && e->pre->lfds && k < fs->n_layers; k++)
+        EXPECT_EQ (e->pre->lfds[k], f.lfds[k]);
+      fs_found_release (&f);
+    }
+  /* "opq" is opaque in l1: the merge stops there.  */
+  EXPECT_EQ (fs_dirlist_find (sub->listing, "opq")->pre->lfds[2], LFD_ABSENT);
+  /* A lookup takes the result made ahead, and it is the right one.  */
+  {
+    struct fs_node *n = NULL;
+    struct stat st;
+
+    ASSERT_EQ (fs_lookup_st (fs, sub, "a", &n, &st), 0);
+    EXPECT_NULL (fs_dirlist_find (sub->listing, "a")->pre);
+    EXPECT_EQ (n->layer, 1);
+    EXPECT_EQ (st.st_size, 3);
+    node_unref (fs, n);
+  }
+  EXPECT_EQ (lookup_err (fs, "d/sub/gone"), -ENOENT);
+  node_unref (fs, sub);
+  node_unref (fs, top);
+  fs_free (fs);
+}
+
+TEST (a_lookup_made_ahead_is_dropped_once_the_directory_changes)
+{
+  struct fusefs *fs;
+  struct fs_ctx c = me ();
+  struct fs_node *top, *sub, *f = NULL, *n = NULL;
+  struct stat attr = { .st_mode = 0600 };
+  struct stat st;
+
+  mkd ("l1/d/sub");
+  put ("l1/d/sub/f", "lower");
+  put ("l1/d/sub/g", "lower");
+  fs = make_fs (1, true);
+  top = read_with_ahead (fs, "d");
+  sub = walk (fs, "d/sub");
+  ASSERT_NOT_NULL (sub);
+  ASSERT_NOT_NULL (cached_entry (fs, "d/sub", "g"));
+  ASSERT_NOT_NULL (cached_entry (fs, "d/sub", "g")->pre);
+  EXPECT_TRUE (fs_dir_is_lower_only (fs, sub));
+  /* A chmod copies f (and d/sub) up: the directory now has an upper part,
+     so the lookup of g made ahead is not used any more.  */
+  ASSERT_EQ (fs_lookup (fs, sub, "f", &f), 0);
+  ASSERT_EQ (fs_setattr (fs, f, &attr, FS_SET_MODE, -1), 0);
+  EXPECT_FALSE (fs_dir_is_lower_only (fs, sub));
+  put ("upper/d/sub/g", "upper!");
+  ASSERT_EQ (fs_lookup_st (fs, sub, "g", &n, &st), 0);
+  EXPECT_EQ (n->layer, 0);
+  EXPECT_EQ (st.st_size, 6);
+  node_unref (fs, n);
+  /* A new entry drops the listing with whatever was made ahead.  */
+  ASSERT_EQ (fs_mknod (fs, &c, sub, "new", S_IFREG | 0644, 0, &n), 0);
+  node_unref (fs, n);
+  EXPECT_NULL (sub->listing);
+  node_unref (fs, f);
+  node_unref (fs, sub);
+  node_unref (fs, top);
+  fs_free (fs);
+}
+
+TEST (read_ahead_leaves_directories_with_an_upper_part_alone)
+{
+  struct fusefs *fs;
+  struct fs_node *top, *sub;
+
+  mkd ("l1/d/sub");
+  put ("l1/d/sub/f", "x");
+  mkd ("upper/d/sub");
+  fs = make_fs (1, true);
+  top = read_with_ahead (fs, "d");
+  EXPECT_FALSE (fs_dir_is_lower_only (fs, top));
+  sub = walk (fs, "d/sub");
+  ASSERT_NOT_NULL (sub);
+  EXPECT_NULL (sub->listing);
+  node_unref (fs, sub);
+  node_unref (fs, top);
+  fs_free (fs);
+}
+
 TEST_MAIN

@@ -86,20 +86,27 @@ fs_dirlist_release (struct fs_dirlist *l)
   size_t i;
 
   for (i = 0; i < l->n; i++)
-    free (l->ents[i].name);
+    {
+      free (l->ents[i].name);
+      if (l->ents[i].pre)
+        {
+          fs_found_release (l->ents[i].pre);
+          free (l->ents[i].pre);
+        }
+    }
   free (l->ents);
   *l = (struct fs_dirlist){ 0 };
 }
 
 static void
-dirlist_add (struct fs_dirlist *l, char *name, uint64_t ino, unsigned type)
+dirlist_add (struct fs_dirlist *l, char *name, struct fs_key key, uint64_t ino, unsigned type)
 {
   if (l->n == l->alloc)
     {
       l->alloc = l->alloc ? l->alloc * 2 : 32;
       l->ents = xrealloc (l->ents, xmul (l->alloc, sizeof *l->ents));
     }
-  l->ents[l->n++] = (struct fs_dirent){ .name = name, .ino = ino, .type = type };
+  l->ents[l->n++] = (struct fs_dirent){ .name = name, .ino = ino, .type = type, .key = key };
 }
 
 struct hidden
@@ -131,6 +138,7 @@ list_layer (struct fusefs *fs, int l, int dirfd, struct nameset *seen, struct hi
 {
   cleanup_dir DIR *d = NULL;
   struct dirent *de;
+  struct fs_key key;
   int fd;
 
   fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -179,8 +187,8 @@ list_layer (struct fusefs *fs, int l, int dirfd, struct nameset *seen, struct hi
             }
         }
       name = xstrdup (de->d_name);
-      dirlist_add (out, name, fs_ino_for_key (fs, (struct fs_key){ fs->layers[l].dev, de->d_ino }),
-                   type);
+      key = (struct fs_key){ fs->layers[l].dev, de->d_ino };
+      dirlist_add (out, name, key, fs_ino_for_key (fs, key), type);
       (void) nameset_add (seen, name);
     }
 }
@@ -304,6 +312,27 @@ node_dir_changed (struct fs_node *n)
       free (n->listing);
       n->listing = NULL;
     }
+}
+
+struct fs_dirent *
+fs_dirlist_find (const struct fs_dirlist *l, const char *name)
+{
+  uint64_t off = name_off (name);
+  size_t lo = 0, hi = l->n;
+
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+
+      if (l->ents[mid].off < off)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  for (; lo < l->n && l->ents[lo].off == off; lo++)
+    if (strcmp (l->ents[lo].name, name) == 0)
+      return &l->ents[lo];
+  return NULL;
 }
 
 int

@@ -361,6 +361,7 @@ fs_free (struct fusefs *fs)
   fs_hmap_release (&fs->inomap, free_ino_entry);
   free (fs->linkidx);
   free (fs->layers);
+  free (fs->ahead);
   free (fs->slots);
   free (fs->gens);
   free (fs->free_slots);

@@ -66,12 +66,16 @@ void fs_hmap_release (struct fs_hmap *m, void (*free_entry) (struct fs_hentry *)
 #define fs_container_of(ptr, type, member) \
   ((type *) (void *) ((char *) (ptr) -offsetof (type, member)))
 
+struct fs_found;
+
 struct fs_dirent
 {
   char *name;
-  uint64_t ino;  /* reported */
-  unsigned type; /* DT_* */
-  uint64_t off;  /* its readdir offset: a hash of NAME, stable while the directory changes */
+  uint64_t ino;         /* reported */
+  unsigned type;        /* DT_* */
+  uint64_t off;         /* its readdir offset: a hash of NAME, stable while the directory changes */
+  struct fs_key key;    /* identity of the top-most object of the name */
+  struct fs_found *pre; /* its lookup, made ahead (prefetch.c); NULL when none */
 };
 
 struct fs_dirlist
@@ -126,7 +130,15 @@ struct fs_node
   struct fs_hentry hkey;      /* in fs->keymap */
   /* Under fs->fdlock (data.c), not the big lock.  */
   struct fs_data *data;
-  bool nocaps; /* has no security.capability: write()'s check answered here */
+  bool nocaps;     /* has no security.capability: write()'s check answered here */
+  bool read_ahead; /* directories: its subdirectories were read ahead (prefetch.c) */
+};
+
+/* A directory to read ahead (prefetch.c), from its entry NEXT on.  */
+struct fs_ahead
+{
+  uint64_t nodeid;
+  size_t next;
 };
 
 struct fs_layer
@@ -184,6 +196,15 @@ struct fusefs
   bool no_open;
   bool no_opendir;
   uint64_t tmp_counter;
+
+  /* Directories to read ahead (prefetch.c): a stack, the newest on top,
+     and the one in progress (its listing, the next entry).  */
+  struct fs_ahead *ahead;
+  size_t n_ahead, ahead_alloc;
+  uint64_t ahead_cur;
+  const struct fs_dirlist *ahead_list;
+  size_t ahead_next;
+  bool ahead_said; /* the first directory read ahead was logged */
 
   /* Feature probes, set once (STYLE.md B1): 0 untried, 1 yes, -1 no.  */
   int can_reflink;
@@ -324,6 +345,9 @@ void fs_found_release (struct fs_found *f);
 /* Resolve NAME in directory PARENT through the layers.  0 (F->layer may be
    -1: not found), or -errno.  */
 int fs_probe (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_found *f);
+/* The same in the directory whose layer directories are FDS[l] (-1:
+   absent), without the lock.  */
+int fs_probe_fds (struct fusefs *fs, const int *fds, const char *name, struct fs_found *f);
 /* Probe, then get or create the node: *OUT gets a reference.  -ENOENT when
    the name does not exist.  */
 int fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out);
@@ -342,6 +366,12 @@ int fs_lookup_path (struct fusefs *fs, const char *path, struct fs_node **out);
 /* The merged entries of directory N: upper first, then each lower's names
    not seen above; whiteouts hidden; "." and ".." not included.  */
 int fs_dir_list (struct fusefs *fs, struct fs_node *n, struct fs_dirlist *out);
+/* The same from the layer directories FDS[l] (-1: absent), without the
+   lock, inode numbers not set: fs_dirlist_finish sets them.  */
+int fs_dir_list_fds (struct fusefs *fs, const int *fds, struct fs_dirlist *out);
+/* Set the inode numbers and readdir offsets of listing L and sort it by
+   offset, as fs_dir_listing caches it.  */
+void fs_dirlist_finish (struct fusefs *fs, struct fs_dirlist *l);
 /* The same, sorted by readdir offset and cached in N until the directory
    changes (node_dir_changed); valid until the lock is released.  */
 int fs_dir_listing (struct fusefs *fs, struct fs_node *n, const struct fs_dirlist **out);
@@ -351,11 +381,29 @@ void node_dir_changed (struct fs_node *n);
 #define FS_OFF_DOT 1
 #define FS_OFF_DOTDOT 2
 void fs_dirlist_release (struct fs_dirlist *l);
+/* The entry NAME of the sorted listing L, or NULL.  */
+struct fs_dirent *fs_dirlist_find (const struct fs_dirlist *l, const char *name);
 /* 1 when directory N has no visible entries, 0 when it has, or -errno.  */
 int fs_dir_is_empty (struct fusefs *fs, struct fs_node *n);
 /* Remove the whiteouts in upper directory DIRFD (before it is removed or
    replaced); -ENOTEMPTY if anything else is there.  */
 int fs_clear_whiteouts (int dirfd);
+
+/* ---- prefetch.c: directories read ahead ---- */
+
+/* Does directory N live in the lower layers only (so that nothing but the
+   read-only layers decides its entries)?  */
+bool fs_dir_is_lower_only (const struct fusefs *fs, const struct fs_node *n);
+/* The kernel read directory D with attributes from its start: queue its
+   subdirectories to be read ahead (once per directory).  */
+void fs_read_ahead (struct fusefs *fs, struct fs_node *d);
+/* One bounded step of reading ahead, in the receiving thread while no
+   request waits (takes the lock): true while work remains.  */
+bool fs_read_ahead_step (struct fusefs *fs);
+/* The lookup of NAME in PARENT made ahead, moved to *F: false when there
+   is none.  */
+bool fs_take_ahead (struct fusefs *fs, struct fs_node *parent, const char *name,
+                    struct fs_found *f);
 
 /* ---- copyup.c ---- */
 

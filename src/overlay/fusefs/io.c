@@ -585,6 +585,9 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
     r = d ? fs_dir_listing (fs, d, &l) : -EIO;
     if (r == 0)
       len = fill_dir (req, fs, d, l, (uint64_t) off, buf, size, plus);
+    /* A read with attributes from the start: a walk, maybe.  */
+    if (r == 0 && plus && off == 0)
+      fs_read_ahead (fs, d);
   }
   if (r < 0)
     reply_status (req, r);

@@ -167,9 +167,12 @@ fs_lookup_st (struct fusefs *fs, struct fs_node *parent, const char *name, struc
   struct fs_node *n;
   int r;
 
-  r = fs_probe (fs, parent, name, &f);
-  if (r < 0)
-    return r;
+  if (! fs_take_ahead (fs, parent, name, &f))
+    {
+      r = fs_probe (fs, parent, name, &f);
+      if (r < 0)
+        return r;
+    }
   if (f.layer < 0)
     return -ENOENT;
   n = node_by_key (fs, (struct fs_key){ f.st.st_dev, f.st.st_ino });

@@ -86,7 +86,9 @@ now_ns (void)
    its CPU, so the client's next request needs no wake-up at all; the
    sched_yield() gives the CPU away at once to anything runnable on it
    (the client itself, when the scheduler put both on one CPU).  Measured
-   on 2 vCPUs: an untar 1.8-2.5x, a stat walk 1.4x faster.  */
+   on 2 vCPUs: an untar 1.8-2.5x, a stat walk 1.4x faster.  Before it
+   polls, the receiver reads directories ahead (prefetch.c), one short step
+   at a time, checking for a request between steps.  */
 static ssize_t
 channel_read (int fd, void *buf, size_t len, void *userdata)
 {
@@ -104,6 +106,12 @@ channel_read (int fd, void *buf, size_t len, void *userdata)
         {
           uint64_t t = now_ns ();
 
+          /* Work nobody waits for, while nobody waits.  */
+          if (fs_read_ahead_step (fs))
+            {
+              until = 0;
+              continue;
+            }
           if (until == 0)
             until = t + fs->spin_ns;
           if (t < until)
