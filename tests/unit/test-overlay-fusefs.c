@@ -1061,7 +1061,7 @@ read_with_ahead (struct fusefs *fs, const char *path)
       node_unref (fs, n);
     }
   fs_read_ahead (fs, d);
-  while (fs_read_ahead_step (fs))
+  while (fs_read_ahead_step (fs, NULL, NULL))
     ASSERT_LT (++steps, 1000);
   return d;
 }
@@ -1106,6 +1106,8 @@ TEST (read_ahead_looks_up_what_a_probe_would_find)
   ASSERT_NOT_NULL (sub);
   ASSERT_NOT_NULL (sub->listing);
   EXPECT_EQ (sub->listing->n, 5u); /* a b c x opq; not the whiteout */
+  EXPECT_EQ (sub->listing->n_pre, 5u);
+  EXPECT_EQ (fs->n_pre, 5u); /* "other" is empty */
   EXPECT_NULL (fs_dirlist_find (sub->listing, "gone"));
   for (i = 0; i < sizeof names / sizeof *names; i++)
     {
@@ -1137,6 +1139,7 @@ TEST (read_ahead_looks_up_what_a_probe_would_find)
 
     ASSERT_EQ (fs_lookup_st (fs, sub, "a", &n, &st), 0);
     EXPECT_NULL (fs_dirlist_find (sub->listing, "a")->pre);
+    EXPECT_EQ (fs->n_pre, 4u);
     EXPECT_EQ (n->layer, 1);
     EXPECT_EQ (st.st_size, 3);
     node_unref (fs, n);
@@ -1176,9 +1179,11 @@ TEST (a_lookup_made_ahead_is_dropped_once_the_directory_changes)
   EXPECT_EQ (st.st_size, 6);
   node_unref (fs, n);
   /* A new entry drops the listing with whatever was made ahead.  */
+  EXPECT_EQ (fs->n_pre, 1u); /* g's, not taken */
   ASSERT_EQ (fs_mknod (fs, &c, sub, "new", S_IFREG | 0644, 0, &n), 0);
   node_unref (fs, n);
   EXPECT_NULL (sub->listing);
+  EXPECT_EQ (fs->n_pre, 0u);
   node_unref (fs, f);
   node_unref (fs, sub);
   node_unref (fs, top);

@@ -89,10 +89,8 @@ fs_dirlist_release (struct fs_dirlist *l)
     {
       free (l->ents[i].name);
       if (l->ents[i].pre)
-        {
-          fs_found_release (l->ents[i].pre);
-          free (l->ents[i].pre);
-        }
+        free (l->ents[i].pre->lfds);
+      free (l->ents[i].pre);
     }
   free (l->ents);
   *l = (struct fs_dirlist){ 0 };
@@ -304,10 +302,11 @@ cmp_off (const void *a, const void *b)
 }
 
 void
-node_dir_changed (struct fs_node *n)
+node_dir_changed (struct fusefs *fs, struct fs_node *n)
 {
   if (n->listing)
     {
+      fs->n_pre -= n->listing->n_pre;
       fs_dirlist_release (n->listing);
       free (n->listing);
       n->listing = NULL;

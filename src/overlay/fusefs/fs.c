@@ -330,7 +330,7 @@ fs_free (struct fusefs *fs)
       if (n == NULL)
         continue;
       node_drop_data (fs, n);
-      node_dir_changed (n);
+      node_dir_changed (fs, n);
       for (l = 0; n->lfds && l < fs->n_layers; l++)
         if (n->lfds[l] >= 0)
           (void) close (n->lfds[l]);
@@ -343,7 +343,7 @@ fs_free (struct fusefs *fs)
   if (fs->root)
     {
       node_drop_data (fs, fs->root);
-      node_dir_changed (fs->root);
+      node_dir_changed (fs, fs->root);
       free (fs->root->lfds);
       free (fs->root->name);
       free (fs->root);

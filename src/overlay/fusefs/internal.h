@@ -83,6 +83,7 @@ struct fs_dirlist
   struct fs_dirent *ents;
   size_t n;
   size_t alloc;
+  size_t n_pre; /* entries with a lookup made ahead */
 };
 
 /* An fd of a node's backing regular file for data I/O (data.c).  */
@@ -204,6 +205,7 @@ struct fusefs
   uint64_t ahead_cur;
   const struct fs_dirlist *ahead_list;
   size_t ahead_next;
+  size_t n_pre;    /* lookups made ahead and not taken, in all listings */
   bool ahead_said; /* the first directory read ahead was logged */
 
   /* Feature probes, set once (STYLE.md B1): 0 untried, 1 yes, -1 no.  */
@@ -345,9 +347,6 @@ void fs_found_release (struct fs_found *f);
 /* Resolve NAME in directory PARENT through the layers.  0 (F->layer may be
    -1: not found), or -errno.  */
 int fs_probe (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_found *f);
-/* The same in the directory whose layer directories are FDS[l] (-1:
-   absent), without the lock.  */
-int fs_probe_fds (struct fusefs *fs, const int *fds, const char *name, struct fs_found *f);
 /* Probe, then get or create the node: *OUT gets a reference.  -ENOENT when
    the name does not exist.  */
 int fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out);
@@ -358,6 +357,13 @@ int fs_lookup_st (struct fusefs *fs, struct fs_node *parent, const char *name, s
 /* Does a layer below the top-most entry of NAME in PARENT have it (so that
    removing the name needs a whiteout)?  */
 int fs_name_in_lower (struct fusefs *fs, struct fs_node *parent, const char *name);
+/* Does directory N live in the lower layers only (so that nothing but the
+   read-only layers decides its entries)?  */
+bool fs_dir_is_lower_only (const struct fusefs *fs, const struct fs_node *n);
+/* The lookup of NAME in PARENT made ahead, moved to *F: false when there
+   is none.  */
+bool fs_take_ahead (struct fusefs *fs, struct fs_node *parent, const char *name,
+                    struct fs_found *f);
 /* Walk the slash-separated PATH from the root (lookup.c).  */
 int fs_lookup_path (struct fusefs *fs, const char *path, struct fs_node **out);
 
@@ -366,17 +372,11 @@ int fs_lookup_path (struct fusefs *fs, const char *path, struct fs_node **out);
 /* The merged entries of directory N: upper first, then each lower's names
    not seen above; whiteouts hidden; "." and ".." not included.  */
 int fs_dir_list (struct fusefs *fs, struct fs_node *n, struct fs_dirlist *out);
-/* The same from the layer directories FDS[l] (-1: absent), without the
-   lock, inode numbers not set: fs_dirlist_finish sets them.  */
-int fs_dir_list_fds (struct fusefs *fs, const int *fds, struct fs_dirlist *out);
-/* Set the inode numbers and readdir offsets of listing L and sort it by
-   offset, as fs_dir_listing caches it.  */
-void fs_dirlist_finish (struct fusefs *fs, struct fs_dirlist *l);
 /* The same, sorted by readdir offset and cached in N until the directory
    changes (node_dir_changed); valid until the lock is released.  */
 int fs_dir_listing (struct fusefs *fs, struct fs_node *n, const struct fs_dirlist **out);
 /* An entry of directory N was added, removed or renamed.  */
-void node_dir_changed (struct fs_node *n);
+void node_dir_changed (struct fusefs *fs, struct fs_node *n);
 /* The readdir offsets of "." and ".."; names get larger ones.  */
 #define FS_OFF_DOT 1
 #define FS_OFF_DOTDOT 2
@@ -391,19 +391,14 @@ int fs_clear_whiteouts (int dirfd);
 
 /* ---- prefetch.c: directories read ahead ---- */
 
-/* Does directory N live in the lower layers only (so that nothing but the
-   read-only layers decides its entries)?  */
-bool fs_dir_is_lower_only (const struct fusefs *fs, const struct fs_node *n);
 /* The kernel read directory D with attributes from its start: queue its
    subdirectories to be read ahead (once per directory).  */
 void fs_read_ahead (struct fusefs *fs, struct fs_node *d);
 /* One bounded step of reading ahead, in the receiving thread while no
-   request waits (takes the lock): true while work remains.  */
-bool fs_read_ahead_step (struct fusefs *fs);
-/* The lookup of NAME in PARENT made ahead, moved to *F: false when there
-   is none.  */
-bool fs_take_ahead (struct fusefs *fs, struct fs_node *parent, const char *name,
-                    struct fs_found *f);
+   request waits (takes the lock): true while work remains.  STOP (ARG),
+   asked between lookups, ends the step early when it says a request
+   waits.  */
+bool fs_read_ahead_step (struct fusefs *fs, bool (*stop) (void *arg), void *arg);
 
 /* ---- copyup.c ---- */
 

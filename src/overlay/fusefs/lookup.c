@@ -153,6 +153,31 @@ reported_stat (struct fusefs *fs, const struct fs_node *n, const struct fs_found
     st->st_nlink = 1;
 }
 
+bool
+fs_dir_is_lower_only (const struct fusefs *fs, const struct fs_node *n)
+{
+  return n->type == S_IFDIR && n->lfds && ! n->dead
+         && (! fs->has_upper || n->lfds[0] == LFD_ABSENT);
+}
+
+bool
+fs_take_ahead (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_found *f)
+{
+  struct fs_dirent *e;
+
+  if (parent->listing == NULL || ! fs_dir_is_lower_only (fs, parent))
+    return false;
+  e = fs_dirlist_find (parent->listing, name);
+  if (e == NULL || e->pre == NULL)
+    return false;
+  *f = *e->pre;
+  free (e->pre);
+  e->pre = NULL;
+  parent->listing->n_pre--;
+  fs->n_pre--;
+  return true;
+}
+
 int
 fs_lookup (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_node **out)
 {

@@ -245,7 +245,7 @@ create_name (struct fusefs *fs, const struct fs_ctx *ctx, struct fs_node *parent
     r = create_direct (upfd, name, &pst, ctx, o);
   if (r < 0)
     return r;
-  node_dir_changed (parent);
+  node_dir_changed (fs, parent);
   r = fs_lookup (fs, parent, name, out);
   if (r < 0 && o->fd >= 0)
     {
@@ -440,7 +440,7 @@ fs_unlink (struct fusefs *fs, struct fs_node *parent, const char *name)
   if (r == 0 && n->layer == 0 && st.st_nlink <= 1)
     fs_ino_forget_key (fs, (struct fs_key){ st.st_dev, st.st_ino });
   if (r == 0)
-    node_dir_changed (parent);
+    node_dir_changed (fs, parent);
   node_unref (fs, n);
   return r;
 }
@@ -516,7 +516,7 @@ fs_rmdir (struct fusefs *fs, struct fs_node *parent, const char *name)
   if (r == 0)
     {
       node_detach (fs, n, false, -1);
-      node_dir_changed (parent);
+      node_dir_changed (fs, parent);
     }
   node_unref (fs, n);
   return r;
@@ -590,8 +590,8 @@ rename_exchange (struct fusefs *fs, struct fs_node *a, struct fs_node *pa, const
      to hide a lower one of its new name.  */
   if (renameat2 (fa, na, fb, nb, RENAME_EXCHANGE) < 0)
     return -errno;
-  node_dir_changed (pa);
-  node_dir_changed (pb);
+  node_dir_changed (fs, pa);
+  node_dir_changed (fs, pb);
   if (a->type == S_IFDIR && (r = settle_moved_dir (fs, a, pb, fb, nb)) < 0)
     return r;
   if (b->type == S_IFDIR && (r = settle_moved_dir (fs, b, pa, fa, na)) < 0)
@@ -674,8 +674,8 @@ do_rename (struct fusefs *fs, struct fs_node *src, struct fs_node *parent, const
     r = -errno;
   if (r == 0)
     {
-      node_dir_changed (parent);
-      node_dir_changed (newparent);
+      node_dir_changed (fs, parent);
+      node_dir_changed (fs, newparent);
     }
   if (r == 0 && need_wh > 0)
     r = fs_make_whiteout (oup, name);

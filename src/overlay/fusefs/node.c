@@ -234,7 +234,7 @@ node_maybe_free (struct fusefs *fs, struct fs_node *n)
       node_unkey (fs, n);
       node_drop_layers (fs, n, 0);
       node_drop_data (fs, n);
-      node_dir_changed (n);
+      node_dir_changed (fs, n);
       if (n->fd >= 0)
         (void) close (n->fd);
       (void) pthread_mutex_lock (&fs->fdlock);

@@ -11,7 +11,7 @@
    them and looks up their entries in the time it would otherwise spend
    polling for the next request (serve.c), a few entries at a time so
    that a request never waits long behind it.  Their READDIRPLUS then
-   finds the lookups done (fs_take_ahead).  A stack, newest first: a walk
+   finds the lookups done (fs_take_ahead, lookup.c).  A stack, newest first: a walk
    goes depth-first, into the first subdirectory of the directory it just
    read.
 
@@ -32,39 +32,17 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-/* Bounds on work nobody may need: at most this many directories wait to
-   be read ahead, this many subdirectories of one directory are queued, and
-   this many entries of one directory are looked up ahead (an `ls -l` of a
-   directory of large directories costs at most 64 x 1024 lookups, made
-   while the receiver would have polled anyway).  */
+/* Bounds on work nobody may need (made while the receiver would have
+   polled anyway): at most this many directories wait to be read ahead
+   (the oldest go first), this many entries of one directory are looked up
+   ahead, and this many lookups made ahead wait to be taken (about 200
+   bytes each); past that, reading ahead waits until some are taken or
+   their directories forgotten.  */
 #define AHEAD_MAX 4096
-#define AHEAD_SUBDIRS 64
 #define AHEAD_ENTRIES 1024
+#define AHEAD_PRE_MAX 65536
 /* Lookups per step: about ten microseconds.  */
-#define STEP_LOOKUPS 4
-
-bool
-fs_dir_is_lower_only (const struct fusefs *fs, const struct fs_node *n)
-{
-  return n->type == S_IFDIR && n->lfds && ! n->dead
-         && (! fs->has_upper || n->lfds[0] == LFD_ABSENT);
-}
-
-bool
-fs_take_ahead (struct fusefs *fs, struct fs_node *parent, const char *name, struct fs_found *f)
-{
-  struct fs_dirent *e;
-
-  if (parent->listing == NULL || ! fs_dir_is_lower_only (fs, parent))
-    return false;
-  e = fs_dirlist_find (parent->listing, name);
-  if (e == NULL || e->pre == NULL)
-    return false;
-  *f = *e->pre;
-  free (e->pre);
-  e->pre = NULL;
-  return true;
-}
+#define STEP_LOOKUPS 8
 
 /* Is N a directory to read ahead: lower only, and not read by the kernel
    with attributes yet (then its own READDIRPLUS looks its entries up)?  */
@@ -95,7 +73,7 @@ void
 fs_read_ahead (struct fusefs *fs, struct fs_node *d)
 {
   const struct fs_dirlist *l = d->listing;
-  size_t i, n = 0;
+  size_t i;
 
   /* D itself may have an upper part (the root always has): only its
      subdirectories must not.  */
@@ -108,11 +86,8 @@ fs_read_ahead (struct fusefs *fs, struct fs_node *d)
   if (fs->ahead_cur != 0 && fs->ahead_cur != d->nodeid)
     push (fs, fs->ahead_cur, fs->ahead_next);
   fs->ahead_cur = 0;
-  /* The first AHEAD_SUBDIRS, pushed last to first: the walker goes into
-     the first one first.  */
-  for (i = 0; i < l->n && n < AHEAD_SUBDIRS; i++)
-    n += l->ents[i].type == DT_DIR;
-  while (i-- > 0)
+  /* Pushed last to first: the walker goes into the first one first.  */
+  for (i = l->n; i-- > 0;)
     {
       struct fs_node *c;
 
@@ -148,13 +123,15 @@ start_next (struct fusefs *fs)
 }
 
 bool
-fs_read_ahead_step (struct fusefs *fs)
+fs_read_ahead_step (struct fusefs *fs, bool (*stop) (void *arg), void *arg)
 {
   cleanup_lock struct fusefs *locked = fs_locked (fs);
   struct fs_node *n;
   struct fs_dirlist *l;
   size_t last, end, i;
 
+  if (fs->n_pre >= AHEAD_PRE_MAX)
+    return false;
   if (fs->ahead_cur == 0)
     {
       start_next (fs);
@@ -176,6 +153,8 @@ fs_read_ahead_step (struct fusefs *fs)
 
       if (l->ents[i].pre)
         continue;
+      if (i > fs->ahead_next && stop && stop (arg))
+        break;
       f = xzalloc (sizeof *f);
       if (fs_probe (fs, n, l->ents[i].name, f) < 0 || f->layer < 0)
         {
@@ -184,8 +163,10 @@ fs_read_ahead_step (struct fusefs *fs)
           continue;
         }
       l->ents[i].pre = f;
+      l->n_pre++;
+      fs->n_pre++;
     }
-  fs->ahead_next = end;
+  fs->ahead_next = end = i;
   if (end == last)
     fs->ahead_cur = 0;
   return fs->ahead_cur != 0 || fs->n_ahead > 0;
