@@ -75,7 +75,7 @@ char *build_path_clean (const char *path);
    PATH.  -1 for a malformed PATTERN.  */
 int build_glob_match (const char *pattern, const char *path);
 
-/* ---- plan.c, plan-step.c ---- */
+/* ---- plan.c, plan-step.c, plan-common.c ---- */
 
 /* What a stage has accumulated so far.  */
 struct stage_state
@@ -102,6 +102,7 @@ struct planner
   size_t *stage_end;    /* per stage: one past its last node */
 };
 
+/* plan-common.c: shared by plan.c and plan-step.c.  */
 bool plan_is_proxy_arg (const char *name);
 /* FIRST, then SECOND's entries for names FIRST lacks (free with sbx_strv_free).  */
 char **plan_vars (char *const *first, char *const *second);
@@ -113,7 +114,7 @@ int plan_node_err (const struct planner *pl, const struct sbx_build_node *n, str
 /* Record that stage STAGE (SIZE_MAX: the meta scope) declares ARG NAME.  */
 void plan_mark_consumed (struct planner *pl, size_t stage, const char *name);
 void plan_add_dep (struct sbx_build_stage *s, int dep);
-/* Plan STEP (node, kw set) of stage STAGE, updating ST.  */
+/* plan-step.c: plan STEP (node, kw set) of stage STAGE, updating ST.  */
 int plan_step (struct planner *pl, size_t stage, struct stage_state *st,
                struct sbx_build_step *step, struct sbx_error **err);
 

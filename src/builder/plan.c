@@ -2,9 +2,9 @@
 /* The planner: AST → stages of expanded steps.  It applies Docker's scoping
    of build arguments, expands the instructions Docker expands (with the ENV
    and ARG values of their stage), resolves stage references and selects
-   the stages the target needs.  Per-instruction work is in plan-step.c.  */
+   the stages the target needs.  Per-instruction work is in plan-step.c,
+   what both share in plan-common.c.  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,27 +13,8 @@
 #include "builder/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
-#include "util/strbuf.h"
 #include "util/strv.h"
 #include "util/xalloc.h"
-
-/* Build arguments that Docker passes to RUN without an ARG and never warns
-   about.  */
-static const char *const proxy_args[] = {
-  "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
-  "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy",
-};
-
-bool
-plan_is_proxy_arg (const char *name)
-{
-  size_t i;
-
-  for (i = 0; i < SBX_N_ELEMENTS (proxy_args); i++)
-    if (strcmp (proxy_args[i], name) == 0)
-      return true;
-  return false;
-}
 
 void
 sbx_build_base_release (struct sbx_build_base *b)
@@ -43,30 +24,6 @@ sbx_build_base_release (struct sbx_build_base *b)
   sbx_strv_free (b->shell);
   free (b->user);
   memset (b, 0, sizeof *b);
-}
-
-int
-plan_node_err (const struct planner *pl, const struct sbx_build_node *n, struct sbx_error **err,
-               const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    xoom ();
-  va_end (ap);
-  return sbx_err (err, EINVAL, "%s:%u: %s: %s", pl->ast->file, n->line, sbx_build_kw_name (n->kw),
-                  msg);
-}
-
-int
-plan_expand (const struct planner *pl, const struct sbx_build_node *n, char *const *vars,
-             const char *word, char **out, struct sbx_error **err)
-{
-  if (sbx_build_expand_word (word, pl->ast->escape, vars, out, err) < 0)
-    return sbx_err_prefix (err, "%s:%u: %s", pl->ast->file, n->line, sbx_build_kw_name (n->kw));
-  return 0;
 }
 
 /* "linux/amd64" for this host, in Go's GOARCH names.  */
@@ -147,15 +104,6 @@ parse_build_args (struct planner *pl, char *const *args)
     }
 }
 
-void
-plan_mark_consumed (struct planner *pl, size_t stage, const char *name)
-{
-  char ***set = stage == SIZE_MAX ? &pl->meta_declared : &pl->declared[stage];
-
-  if (! sbx_strv_contains (*set, name))
-    sbx_strv_push (set, name);
-}
-
 /* ARGs before the first FROM: the scope of FROM lines.  */
 static int
 plan_meta_args (struct planner *pl, size_t n_meta, struct sbx_error **err)
@@ -185,25 +133,6 @@ plan_meta_args (struct planner *pl, size_t n_meta, struct sbx_error **err)
         }
     }
   return 0;
-}
-
-/* VARS for expansion: FIRST's entries, then those of SECOND whose names
-   FIRST lacks (ENV wins over ARG, as Docker).  */
-char **
-plan_vars (char *const *first, char *const *second)
-{
-  char **v = sbx_strv_dup (first);
-  size_t i;
-
-  for (i = 0; second && second[i]; i++)
-    {
-      const char *eq = strchr (second[i], '=');
-      cleanup_free char *k = xstrndup (second[i], eq ? (size_t) (eq - second[i]) : 0);
-
-      if (eq && sbx_env_get (v, k) == NULL)
-        sbx_strv_push (&v, second[i]);
-    }
-  return v;
 }
 
 static void
@@ -267,22 +196,6 @@ stage_release (struct sbx_build_stage *s)
   steps_free (s->steps, s->n_steps);
   s->steps = NULL;
   s->n_steps = 0;
-}
-
-void
-plan_add_dep (struct sbx_build_stage *s, int dep)
-{
-  size_t n = 0;
-
-  while (s->deps && s->deps[n] >= 0)
-    {
-      if (s->deps[n] == dep)
-        return;
-      n++;
-    }
-  s->deps = xrealloc (s->deps, xmul (n + 2, sizeof *s->deps));
-  s->deps[n] = dep;
-  s->deps[n + 1] = -1;
 }
 
 /* The state a stage starts from: its parent stage's end state, its base

@@ -284,7 +284,9 @@ do_build (const struct cli_globals *g, const struct build_req *r, struct sbx_sto
   for (i = 0; p.plan->warnings && p.plan->warnings[i]; i++)
     fprintf (stderr, "warning: %s\n", p.plan->warnings[i]);
   if (cli_net_parse_mode (r->network ? r->network : "slirp", &p.net, err) < 0
-      || cli_net_resolve (&p.net, NULL, false, NULL, NULL, r->network != NULL, err) < 0)
+      || cli_net_resolve (&p.net, cli_config_get ()->publish_address.value, NULL, false, NULL, NULL,
+                          r->network != NULL, err)
+             < 0)
     return -1;
   eo = (struct sbx_build_exec_opts){
     .store = store,

@@ -47,6 +47,10 @@ int cli_unshare (const struct cli_globals *g, int argc, char **argv);
 int cli_version (const struct cli_globals *g, int argc, char **argv);
 int cli_completion (const struct cli_globals *g, int argc, char **argv);
 
+/* ---- shared by every command (common.c) ---- */
+
+struct sbx_error;
+
 /* Print "sbx: CMD: MSG" for a bad flag and return 125.  */
 int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* The unknown or incomplete option at argv[optind-1] after getopt_long.  */
@@ -57,13 +61,11 @@ int cli_parse_force (const char *cmd, const char *help, int argc, char **argv, b
 /* NO_COLOR (https://no-color.org) is set, or TERM=dumb: no colour, no
    progress bars, even on a terminal.  */
 bool cli_no_color (void);
-/* The store root in force: --root, $SBX_ROOT, config.json's "root",
-   ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
-char *cli_store_root (const struct cli_globals *g);
+/* Print "sbx: [CMD: ]MSG", free ERR, return CODE.  */
+int cli_report (const char *cmd, struct sbx_error *err, int code);
 
 /* ---- shared by the image commands (image-common.c) ---- */
 
-struct sbx_error;
 struct sbx_store;
 struct sbx_digest;
 struct sbx_userns_plan;
@@ -71,8 +73,6 @@ struct sbx_userns_plan;
 /* Parse a boolean flag value (NULL, "true", "1", "false", "0") into *OUT;
    0, or 125 after printing a usage error.  */
 int cli_parse_bool (const char *cmd, const char *flag, const char *v, bool *out);
-/* Print "sbx: [CMD: ]MSG", free ERR, return CODE.  */
-int cli_report (const char *cmd, struct sbx_error *err, int code);
 /* Open the store in force (cli_store_root).  */
 int cli_open_store (const struct cli_globals *g, struct sbx_store **out, struct sbx_error **err);
 /* Normalise an image name as Docker does ("busybox" → "docker.io/library/busybox:latest").  */
@@ -162,10 +162,11 @@ struct cli_net
 /* --network VALUE: slirp[:OPTIONS] (also slirp4netns[:…]), none or host.  */
 int cli_net_parse_mode (const char *spec, struct cli_net *n, struct sbx_error **err);
 /* Add -p specs, -P's EXPOSED ports (the image's "8888/tcp" keys) and --dns
-   to N; check that the mode can carry them, and fall back from the default
-   slirp to none (with a warning) when /dev/net/tun is unusable and
-   neither the mode nor ports were asked for.  */
-int cli_net_resolve (struct cli_net *n, char *const *publish, bool publish_all,
+   to N, published on ADDRESS unless a spec names its own (the settings'
+   publish_address); check that the mode can carry them, and fall back from
+   the default slirp to none (with a warning) when /dev/net/tun is unusable
+   and neither the mode nor ports were asked for.  */
+int cli_net_resolve (struct cli_net *n, const char *address, char *const *publish, bool publish_all,
                      char *const *exposed, char *const *dns, bool explicit_mode,
                      struct sbx_error **err);
 /* Point CFG's network fields at N (which must outlive the run).  */
@@ -204,9 +205,6 @@ int cli_volumes_prepare (struct sbx_store *s, struct sbx_mount_spec *mounts, siz
    does (--rm, rm -v).  */
 int cli_volumes_remove_anonymous (struct sbx_store *s, const struct sbx_container *c,
                                   struct sbx_error **err);
-
-/* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
-char *cli_config_dir (void);
 
 /* ---- --format '{{.Field}}' (format.c) ---- */
 
@@ -283,6 +281,11 @@ void cli_config_set (struct cli_setting *st, const char *value, enum cli_config_
 const char *cli_config_source_name (enum cli_config_source s);
 /* The mirrors configured for REGISTRY ("docker.io"), or NULL.  */
 const struct cli_mirror *cli_config_mirrors (const char *registry);
+/* ${XDG_CONFIG_HOME:-~/.config}/sbx (free() it).  */
+char *cli_config_dir (void);
+/* The store root in force: --root, $SBX_ROOT, config.json's "root",
+   ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
+char *cli_store_root (const struct cli_globals *g);
 
 #ifndef SBX_VERSION
 #  define SBX_VERSION "0.1.0"

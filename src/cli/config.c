@@ -316,3 +316,23 @@ cli_config_mirrors (const char *registry)
       return &c->mirrors[i];
   return NULL;
 }
+
+char *
+cli_config_dir (void)
+{
+  const char *xdg = getenv ("XDG_CONFIG_HOME");
+  const char *home = getenv ("HOME");
+
+  if (xdg && *xdg == '/')
+    return xasprintf ("%s/sbx", xdg);
+  return xasprintf ("%s/.config/sbx", home && *home ? home : "/tmp");
+}
+
+char *
+cli_store_root (const struct cli_globals *g)
+{
+  /* --root, else $SBX_ROOT, config.json's "root", ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
+  if (g->root)
+    return xstrdup (g->root);
+  return xstrdup (cli_config_get ()->root.value);
+}

@@ -252,8 +252,9 @@ container_config (struct sbx_store *s, const struct sbx_container *c, struct run
     .fakeroot = c->fakeroot,
   };
   if (cli_net_parse_mode (c->network ? c->network : "slirp", &h->net, err) < 0
-      || cli_net_resolve (&h->net, c->publish, c->publish_all, h->img->config->exposed_ports,
-                          c->dns, c->network != NULL, err)
+      || cli_net_resolve (&h->net, cli_config_get ()->publish_address.value, c->publish,
+                          c->publish_all, h->img->config->exposed_ports, c->dns, c->network != NULL,
+                          err)
              < 0)
     return sbx_err_prefix (err, "container `%s`", c->name);
   cli_net_apply (&h->net, cfg);

@@ -22,14 +22,6 @@
 #include "util/xalloc.h"
 
 int
-cli_report (const char *cmd, struct sbx_error *err, int code)
-{
-  fprintf (stderr, "sbx: %s%s%s\n", cmd ? cmd : "", cmd ? ": " : "", err->msg);
-  sbx_error_free (err);
-  return code;
-}
-
-int
 cli_open_store (const struct cli_globals *g, struct sbx_store **out, struct sbx_error **err)
 {
   cleanup_free char *root = cli_store_root (g);
@@ -78,17 +70,6 @@ cli_find_image (struct sbx_store *s, const char *what, struct sbx_digest *manife
     }
   sbx_error_clear (&bad_ref);
   return 0;
-}
-
-char *
-cli_config_dir (void)
-{
-  const char *xdg = getenv ("XDG_CONFIG_HOME");
-  const char *home = getenv ("HOME");
-
-  if (xdg && *xdg == '/')
-    return xasprintf ("%s/sbx", xdg);
-  return xasprintf ("%s/.config/sbx", home && *home ? home : "/tmp");
 }
 
 int

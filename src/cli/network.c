@@ -82,15 +82,13 @@ cli_net_check_add_host (const char *spec, struct sbx_error **err)
 }
 
 int
-cli_net_resolve (struct cli_net *n, char *const *publish, bool publish_all, char *const *exposed,
-                 char *const *dns, bool explicit_mode, struct sbx_error **err)
+cli_net_resolve (struct cli_net *n, const char *address, char *const *publish, bool publish_all,
+                 char *const *exposed, char *const *dns, bool explicit_mode, struct sbx_error **err)
 {
   size_t i;
 
   for (i = 0; publish && publish[i]; i++)
-    if (sbx_net_parse_publish_at (publish[i], cli_config_get ()->publish_address.value, &n->ports,
-                                  &n->n_ports, err)
-        < 0)
+    if (sbx_net_parse_publish_at (publish[i], address, &n->ports, &n->n_ports, err) < 0)
       return -1;
   for (i = 0; publish_all && exposed && exposed[i]; i++)
     {
@@ -99,7 +97,7 @@ cli_net_resolve (struct cli_net *n, char *const *publish, bool publish_all, char
 
       if (sbx_net_parse_exposed (exposed[i], &p, err) < 0)
         return -1;
-      snprintf (p.host_ip, sizeof p.host_ip, "%s", cli_config_get ()->publish_address.value);
+      snprintf (p.host_ip, sizeof p.host_ip, "%s", address);
       for (size_t j = 0; j < n->n_ports; j++)
         dup |= n->ports[j].ctr_port == p.ctr_port && n->ports[j].proto == p.proto;
       if (dup)

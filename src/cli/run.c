@@ -752,7 +752,8 @@ cli_run (const struct cli_globals *g, int argc, char **argv)
                                    "nothing could show its logs or stop it");
 
   if (cli_net_parse_mode (o.network ? o.network : "slirp", &o.net, &err) < 0
-      || cli_net_resolve (&o.net, o.publish, o.publish_all, NULL, o.dns, o.network != NULL, &err)
+      || cli_net_resolve (&o.net, cli_config_get ()->publish_address.value, o.publish,
+                          o.publish_all, NULL, o.dns, o.network != NULL, &err)
              < 0)
     return report ("run", err, SBX_EXIT_FAILURE);
   cli_net_apply (&o.net, &o.cfg);

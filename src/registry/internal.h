@@ -8,8 +8,9 @@
      transport.c  endpoint rule, the HTTP engine (one curl multi handle:
                   connection reuse, parallel transfers, retries)
      client.c     sbx_registry_new/free, sessions (one repository on one
-                  registry: base URL, Authorization, 401 → authenticate →
-                  retry), turning HTTP statuses into messages
+                  registry: base URL, Authorization), turning HTTP statuses
+                  into messages
+     call.c       running a session's calls (401 → authenticate → retry)
      auth.c       WWW-Authenticate parsing, tokens, login/logout
      credentials.c base64, credential lookup, the auth file
      progress.c   progress lines on stderr
@@ -180,20 +181,23 @@ int reg_session_open (struct sbx_registry *r, const char *domain, const char *re
 void reg_session_close (struct reg_session *s);
 /* BASE + "/v2/" + REPO + "/" + SUFFIX (free() it).  */
 char *reg_session_url (const struct reg_session *s, const char *suffix);
+/* Text that came from a server, safe to show: control characters
+   replaced, at most 200 bytes (free() it).  */
+char *reg_sanitize (const char *s);
+/* Set *ERR for an unexpected status: "WHAT: 401 Unauthorized: authentication
+   required (hint: sbx login DOMAIN)", "rate limited by DOMAIN (429): retry
+   after N s", with the registry's own error message when it sent one.  */
+int reg_status_error (const struct reg_session *s, const struct reg_response *resp,
+                      const char *what, struct sbx_error **err);
+
+/* ---- running calls (call.c) ---- */
+
 /* Run CALLS (see reg_http_run) with the session's credentials; a 401
    answer makes the session authenticate once from its challenge, then the
    401'd calls run again.  A 401 that remains is left to the caller.  */
 int reg_session_run (struct reg_session *s, struct reg_call *const *calls, size_t n,
                      size_t parallel, struct sbx_error **err);
 int reg_session_call (struct reg_session *s, struct reg_call *c, struct sbx_error **err);
-/* Set *ERR for an unexpected status: "WHAT: 401 Unauthorized: authentication
-   required (hint: sbx login DOMAIN)", "rate limited by DOMAIN (429): retry
-   after N s", with the registry's own error message when it sent one.  */
-/* Text that came from a server, safe to show: control characters
-   replaced, at most 200 bytes (free() it).  */
-char *reg_sanitize (const char *s);
-int reg_status_error (const struct reg_session *s, const struct reg_response *resp,
-                      const char *what, struct sbx_error **err);
 
 /* ---- authentication (auth.c) ---- */
 

@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command line: the global flags, the settings, and the command table
+   that hands each command its arguments.  */
 #include <getopt.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "util/cleanup.h"
 #include "util/log.h"
-#include "util/strbuf.h"
-#include "util/xalloc.h"
+#include "util/cleanup.h"
 
 static const struct cli_command commands[] = {
   { "run", "Run a command in a new container", cli_run, NULL },
@@ -87,77 +86,6 @@ print_help (FILE *out)
                 "  sbx --log-level debug pull alpine\n"
                 "  source <(sbx completion bash)\n\n"
                 "Run 'sbx COMMAND --help' for more information on a command.\n");
-}
-
-int
-cli_usage_error (const char *cmd, const char *fmt, ...)
-{
-  cleanup_strbuf struct sbx_strbuf sb = SBX_STRBUF_INIT;
-  va_list ap;
-
-  va_start (ap, fmt);
-  sbx_strbuf_vaddf (&sb, fmt, ap);
-  va_end (ap);
-  if (cmd)
-    fprintf (stderr, "sbx: %s: %s (see 'sbx %s --help')\n", cmd, sb.buf, cmd);
-  else
-    fprintf (stderr, "sbx: %s (see 'sbx --help')\n", sb.buf);
-  return SBX_EXIT_FAILURE;
-}
-
-int
-cli_getopt_error (const char *cmd, int opt, char **argv)
-{
-  const char *arg = argv[optind - 1];
-
-  if (opt == ':')
-    return cli_usage_error (cmd, "flag `%s` needs an argument", arg);
-  if (optopt && strncmp (arg, "--", 2) != 0)
-    return cli_usage_error (cmd, "unknown flag `-%c`", optopt);
-  return cli_usage_error (cmd, "unknown flag `%s`", arg);
-}
-
-int
-cli_parse_force (const char *cmd, const char *help, int argc, char **argv, bool *force)
-{
-  static const struct option opts[] = {
-    { "force", no_argument, NULL, 'f' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  int c;
-
-  while ((c = getopt_long (argc, argv, "+:f", opts, NULL)) != -1)
-    switch (c)
-      {
-      case 'f':
-        *force = true;
-        break;
-      case 'h':
-        fputs (help, stdout);
-        return -1;
-      default:
-        return cli_getopt_error (cmd, c, argv);
-      }
-  return 0;
-}
-
-char *
-cli_store_root (const struct cli_globals *g)
-{
-  /* --root, else $SBX_ROOT, config.json's "root", ${XDG_DATA_HOME:-~/.local/share}/sbx.  */
-  if (g->root)
-    return xstrdup (g->root);
-  return xstrdup (cli_config_get ()->root.value);
-}
-
-bool
-cli_no_color (void)
-{
-  const char *nc = getenv ("NO_COLOR");
-  const char *term = getenv ("TERM");
-
-  return (nc && *nc) || (term && strcmp (term, "dumb") == 0);
 }
 
 /* The settings file and environment; after the global flags (--root wins)
