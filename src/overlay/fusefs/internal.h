@@ -131,8 +131,10 @@ struct fs_node
   struct fs_hentry hkey;      /* in fs->keymap */
   /* Under fs->fdlock (data.c), not the big lock.  */
   struct fs_data *data;
-  bool nocaps;     /* has no security.capability: write()'s check answered here */
-  bool read_ahead; /* directories: its subdirectories were read ahead (prefetch.c) */
+  bool nocaps; /* has no security.capability: write()'s check answered here */
+  /* Directories: the kernel read it with attributes from its start, and
+     its subdirectories were queued to be read ahead (prefetch.c).  */
+  bool read_ahead;
 };
 
 /* A directory to read ahead (prefetch.c), from its entry NEXT on.  */

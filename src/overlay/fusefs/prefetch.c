@@ -34,10 +34,10 @@
 
 /* Bounds on work nobody may need (made while the receiver would have
    polled anyway): at most this many directories wait to be read ahead
-   (the oldest go first), this many entries of one directory are looked up
-   ahead, and this many lookups made ahead wait to be taken (about 200
-   bytes each); past that, reading ahead waits until some are taken or
-   their directories forgotten.  */
+   (more push the oldest out), this many entries of one directory are
+   looked up ahead, and this many lookups made ahead wait to be taken
+   (about 200 bytes each); past that, reading ahead waits until some are
+   taken or their directories forgotten.  */
 #define AHEAD_MAX 4096
 #define AHEAD_ENTRIES 1024
 #define AHEAD_PRE_MAX 65536
@@ -146,6 +146,8 @@ fs_read_ahead_step (struct fusefs *fs, bool (*stop) (void *arg), void *arg)
     }
   l = n->listing;
   last = l->n < AHEAD_ENTRIES ? l->n : AHEAD_ENTRIES;
+  if (fs->ahead_next > last)
+    fs->ahead_next = last;
   end = last - fs->ahead_next < STEP_LOOKUPS ? last : fs->ahead_next + STEP_LOOKUPS;
   for (i = fs->ahead_next; i < end; i++)
     {
