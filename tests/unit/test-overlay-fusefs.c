@@ -1190,6 +1190,43 @@ TEST (a_lookup_made_ahead_is_dropped_once_the_directory_changes)
   fs_free (fs);
 }
 
+TEST (read_ahead_leaves_large_directories_to_their_own_readdir)
+{
+  char name[240], rel[300];
+  struct fusefs *fs;
+  struct fs_node *top, *big, *small;
+  struct stat st;
+  int i;
+
+  mkd ("l1/d/big");
+  mkd ("l1/d/small");
+  put ("l1/d/small/f", "x");
+  memset (name, 'n', sizeof name - 8);
+  for (i = 0; i < 4000; i++)
+    {
+      ASSERT_EQ (stat (P ("l1/d/big"), &st), 0);
+      if (st.st_size > FS_AHEAD_DIR_BYTES)
+        break;
+      snprintf (name + sizeof name - 8, 8, "%05u", (unsigned) i % 100000u);
+      snprintf (rel, sizeof rel, "l1/d/big/%s", name);
+      put (rel, "");
+    }
+  if (st.st_size <= FS_AHEAD_DIR_BYTES)
+    SKIP ("this file system's directory sizes do not grow with long names (tmpfs?)");
+  fs = make_fs (1, true);
+  top = read_with_ahead (fs, "d");
+  big = walk (fs, "d/big");
+  small = walk (fs, "d/small");
+  ASSERT_NOT_NULL (big);
+  ASSERT_NOT_NULL (small);
+  EXPECT_NULL (big->listing);
+  EXPECT_NOT_NULL (small->listing);
+  node_unref (fs, small);
+  node_unref (fs, big);
+  node_unref (fs, top);
+  fs_free (fs);
+}
+
 TEST (read_ahead_leaves_directories_with_an_upper_part_alone)
 {
   struct fusefs *fs;

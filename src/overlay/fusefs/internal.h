@@ -393,6 +393,11 @@ int fs_clear_whiteouts (int dirfd);
 
 /* ---- prefetch.c: directories read ahead ---- */
 
+/* Listing a directory is one step that no request can interrupt: larger
+   ones (by the size of their top-most part; on ext4 some 8,000 entries)
+   are not read ahead, but left to their own READDIRPLUS.  */
+#define FS_AHEAD_DIR_BYTES (256 << 10)
+
 /* The kernel read directory D with attributes from its start: queue its
    subdirectories to be read ahead (once per directory).  */
 void fs_read_ahead (struct fusefs *fs, struct fs_node *d);

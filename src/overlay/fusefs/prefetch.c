@@ -109,8 +109,13 @@ start_next (struct fusefs *fs)
       struct fs_ahead a = fs->ahead[--fs->n_ahead];
       struct fs_node *n = node_get (fs, a.nodeid);
       const struct fs_dirlist *l;
+      struct stat st;
 
-      if (! wants_ahead (fs, n) || fs_dir_listing (fs, n, &l) < 0)
+      if (! wants_ahead (fs, n))
+        continue;
+      if (n->listing == NULL && (node_stat (fs, n, &st) < 0 || st.st_size > FS_AHEAD_DIR_BYTES))
+        continue;
+      if (fs_dir_listing (fs, n, &l) < 0)
         continue;
       fs->ahead_cur = a.nodeid;
       fs->ahead_list = l;
