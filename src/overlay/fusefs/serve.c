@@ -73,6 +73,15 @@ now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
+/* Does a request wait on /dev/fuse (*ARG)?  */
+static bool
+request_waits (void *arg)
+{
+  struct pollfd p = { .fd = *(int *) arg, .events = POLLIN };
+
+  return poll (&p, 1, 0) != 0;
+}
+
 /* The next request.  The fd is non-blocking when fs->spin_ns is set: then
    the receiver polls for up to that long before it sleeps in poll(2).
 
@@ -87,17 +96,8 @@ now_ns (void)
    sched_yield() gives the CPU away at once to anything runnable on it
    (the client itself, when the scheduler put both on one CPU).  Measured
    on 2 vCPUs: an untar 1.8-2.5x, a stat walk 1.4x faster.  Before it
-   polls, the receiver reads directories ahead (prefetch.c), one short step
-   at a time, checking for a request between steps.  */
-/* Does a request wait on /dev/fuse (*ARG)?  */
-static bool
-request_waits (void *arg)
-{
-  struct pollfd p = { .fd = *(int *) arg, .events = POLLIN };
-
-  return poll (&p, 1, 0) != 0;
-}
-
+   polls, the receiver reads directories ahead (prefetch.c), a few lookups
+   at a time, and stops as soon as a request waits.  */
 static ssize_t
 channel_read (int fd, void *buf, size_t len, void *userdata)
 {
