@@ -246,15 +246,23 @@ check_values (struct cli_config *c, struct sbx_error **err)
   return 0;
 }
 
+/* ${VAR}/sbx when $VAR is an absolute path (XDG base directories), else
+   ~/FALLBACK/sbx (free() it).  */
 static char *
-default_root (void)
+xdg_sbx_dir (const char *var, const char *fallback)
 {
-  const char *xdg = getenv ("XDG_DATA_HOME");
+  const char *xdg = getenv (var);
   const char *home = getenv ("HOME");
 
   if (xdg && *xdg == '/')
     return xasprintf ("%s/sbx", xdg);
-  return xasprintf ("%s/.local/share/sbx", home && *home ? home : "/tmp");
+  return xasprintf ("%s/%s/sbx", home && *home ? home : "/tmp", fallback);
+}
+
+static char *
+default_root (void)
+{
+  return xdg_sbx_dir ("XDG_DATA_HOME", ".local/share");
 }
 
 int
@@ -320,12 +328,7 @@ cli_config_mirrors (const char *registry)
 char *
 cli_config_dir (void)
 {
-  const char *xdg = getenv ("XDG_CONFIG_HOME");
-  const char *home = getenv ("HOME");
-
-  if (xdg && *xdg == '/')
-    return xasprintf ("%s/sbx", xdg);
-  return xasprintf ("%s/.config/sbx", home && *home ? home : "/tmp");
+  return xdg_sbx_dir ("XDG_CONFIG_HOME", ".config");
 }
 
 char *

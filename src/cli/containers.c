@@ -307,11 +307,18 @@ report_start (int fd, int code, const struct sbx_error *e)
 }
 
 /* The mark cli_container_mark_restart() leaves in the container's
-   directory DIR: whether it was there (it is gone after).  */
+   directory DIR (free() it).  */
+static char *
+restart_mark (const char *dir)
+{
+  return xasprintf ("%s/restarting", dir);
+}
+
+/* Whether the restart mark was in DIR (it is gone after).  */
 static bool
 take_restart_mark (const char *dir)
 {
-  cleanup_free char *mark = xasprintf ("%s/restarting", dir);
+  cleanup_free char *mark = restart_mark (dir);
 
   return unlink (mark) == 0;
 }
@@ -320,7 +327,7 @@ int
 cli_container_mark_restart (struct sbx_store *s, const char *id, struct sbx_error **err)
 {
   cleanup_free char *dir = sbx_container_dir (s, id);
-  cleanup_free char *mark = xasprintf ("%s/restarting", dir);
+  cleanup_free char *mark = restart_mark (dir);
   cleanup_close int fd = open (mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 
   if (fd < 0)
