@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -154,4 +156,25 @@ sbx_close_fds_except (int *keep, size_t n)
       next = (unsigned) keep[i] + 1;
     }
   (void) syscall (SYS_close_range, next, ~0U, 0);
+}
+
+void
+sbx_fd_table_reserve (unsigned n)
+{
+  struct rlimit rl;
+  int probe, top;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < n)
+    n = (unsigned) rl.rlim_cur;
+  if (n < 2 || n > (unsigned) INT_MAX)
+    return;
+  probe = open ("/", O_PATH | O_CLOEXEC);
+  if (probe < 0)
+    return;
+  /* The lowest free number from N - 1 up: the table grows to hold it, and
+     keeps its size after the close.  */
+  top = fcntl (probe, F_DUPFD_CLOEXEC, (int) n - 1);
+  if (top >= 0)
+    (void) close (top);
+  (void) close (probe);
 }
