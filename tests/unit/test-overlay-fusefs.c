@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "overlay/fusefs/fs.h"
 #include "overlay/fusefs/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"

@@ -15,7 +15,9 @@
 #define SBX_LOG_MODULE "fusefs"
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,6 +31,12 @@
 #include "util/xalloc.h"
 
 /* ---- the temporary object and its guard ---- */
+
+void
+fs_tmpname (struct fusefs *fs, char *buf, size_t len)
+{
+  snprintf (buf, len, "#sbx-%ld-%" PRIu64, (long) getpid (), ++fs->tmp_counter);
+}
 
 struct tmp_guard
 {
@@ -162,6 +170,43 @@ fs_copy_data (struct fusefs *fs, int src, int dst, off_t size)
         return r;
       off = hole;
     }
+  return 0;
+}
+
+/* ---- data fds ---- */
+
+int
+fs_data_open (struct fusefs *fs, struct fs_node *n, bool write, struct fs_data **out)
+{
+  int fd, r, mode;
+
+  if (n->type != S_IFREG)
+    return n->type == S_IFDIR ? -EISDIR : -EINVAL;
+  if (write)
+    {
+      /* The first write to a lower file is when it is copied up.  */
+      r = fs_copy_up (fs, n, false);
+      if (r < 0)
+        return r;
+    }
+  /* Another request may have opened one meanwhile (it waited for the big
+     lock like us): use it.  */
+  *out = fs_data_get (fs, n->nodeid, write);
+  if (*out)
+    return 0;
+  /* Upper files are opened for writing too, so that one fd serves both.  */
+  mode = write || n->layer == 0 ? O_RDWR : O_RDONLY;
+  fd = node_open (fs, n, mode | O_NOATIME);
+  if (fd == -EPERM)
+    fd = node_open (fs, n, mode);
+  if (fd < 0 && ! write && mode == O_RDWR)
+    {
+      mode = O_RDONLY;
+      fd = node_open (fs, n, mode);
+    }
+  if (fd < 0)
+    return fd;
+  *out = fs_data_attach (fs, n, fd, mode == O_RDWR);
   return 0;
 }
 

@@ -10,14 +10,12 @@
    node table for lookups from here, every node's DATA pointer and NOCAPS
    flag, and the LRU list of data fds.  The fast path takes only it: find
    the node, take a reference on its fs_data, release it, do the I/O.  The
-   slow path (no fd yet, or a write needing copy-up or a writable fd) runs
-   under the big lock, which is taken before fdlock, never after.  An
-   fs_data lives while referenced: detaching it from its node (copy-up,
-   eviction, node freed) drops the node's reference, and the last I/O in
-   flight closes the fd.  */
+   slow path (no fd yet, or a write needing copy-up or a writable fd:
+   fs_data_open, in copyup.c) runs under the big lock, which is taken
+   before fdlock, never after.  An fs_data lives while referenced:
+   detaching it from its node (copy-up, eviction, node freed) drops the
+   node's reference, and the last I/O in flight closes the fd.  */
 #define SBX_LOG_MODULE "fusefs"
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -118,41 +116,6 @@ fs_data_attach (struct fusefs *fs, struct fs_node *n, int fd, bool writable)
   lru_front (fs, d);
   (void) pthread_mutex_unlock (&fs->fdlock);
   return d;
-}
-
-int
-fs_data_open (struct fusefs *fs, struct fs_node *n, bool write, struct fs_data **out)
-{
-  int fd, r, mode;
-
-  if (n->type != S_IFREG)
-    return n->type == S_IFDIR ? -EISDIR : -EINVAL;
-  if (write)
-    {
-      /* The first write to a lower file is when it is copied up.  */
-      r = fs_copy_up (fs, n, false);
-      if (r < 0)
-        return r;
-    }
-  /* Another request may have opened one meanwhile (it waited for the big
-     lock like us): use it.  */
-  *out = fs_data_get (fs, n->nodeid, write);
-  if (*out)
-    return 0;
-  /* Upper files are opened for writing too, so that one fd serves both.  */
-  mode = write || n->layer == 0 ? O_RDWR : O_RDONLY;
-  fd = node_open (fs, n, mode | O_NOATIME);
-  if (fd == -EPERM)
-    fd = node_open (fs, n, mode);
-  if (fd < 0 && ! write && mode == O_RDWR)
-    {
-      mode = O_RDONLY;
-      fd = node_open (fs, n, mode);
-    }
-  if (fd < 0)
-    return fd;
-  *out = fs_data_attach (fs, n, fd, mode == O_RDWR);
-  return 0;
 }
 
 void

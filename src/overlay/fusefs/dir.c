@@ -80,22 +80,6 @@ nameset_has (const struct nameset *set, const char *name)
   return false;
 }
 
-void
-fs_dirlist_release (struct fs_dirlist *l)
-{
-  size_t i;
-
-  for (i = 0; i < l->n; i++)
-    {
-      free (l->ents[i].name);
-      if (l->ents[i].pre)
-        free (l->ents[i].pre->lfds);
-      free (l->ents[i].pre);
-    }
-  free (l->ents);
-  *l = (struct fs_dirlist){ 0 };
-}
-
 static void
 dirlist_add (struct fs_dirlist *l, char *name, struct fs_key key, uint64_t ino, unsigned type)
 {
@@ -299,18 +283,6 @@ cmp_off (const void *a, const void *b)
   uint64_t y = ((const struct fs_dirent *) b)->off;
 
   return (x > y) - (x < y);
-}
-
-void
-node_dir_changed (struct fusefs *fs, struct fs_node *n)
-{
-  if (n->listing)
-    {
-      fs->n_pre -= n->listing->n_pre;
-      fs_dirlist_release (n->listing);
-      free (n->listing);
-      n->listing = NULL;
-    }
 }
 
 struct fs_dirent *

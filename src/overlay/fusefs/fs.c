@@ -1,135 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The filesystem object: its layers, the big lock and the small shared
-   helpers (hash map, temp names, SBX_BUG_ON).  */
+/* The filesystem object: its layers, its making and unmaking, and the big
+   lock, whose release trims the fd caches.  */
 #define SBX_LOG_MODULE "fusefs"
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "overlay/fusefs/fs.h"
 #include "overlay/fusefs/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/xalloc.h"
-
-void
-fs_bug (const char *file, int line, const char *what)
-{
-  sbx_error_log ("internal error at %s:%d: %s (the request fails with EIO)", file, line, what);
-}
-
-/* ---- hash map ---- */
-
-static size_t
-key_hash (struct fs_key k)
-{
-  uint64_t h = (uint64_t) k.ino * 0x9e3779b97f4a7c15ULL;
-
-  h ^= (uint64_t) k.dev + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2);
-  return (size_t) (h ^ (h >> 29));
-}
-
-static bool
-key_eq (struct fs_key a, struct fs_key b)
-{
-  return a.dev == b.dev && a.ino == b.ino;
-}
-
-struct fs_hentry *
-fs_hmap_get (const struct fs_hmap *m, struct fs_key key)
-{
-  struct fs_hentry *e;
-
-  if (m->n_buckets == 0)
-    return NULL;
-  for (e = m->buckets[key_hash (key) & (m->n_buckets - 1)]; e; e = e->next)
-    if (key_eq (e->key, key))
-      return e;
-  return NULL;
-}
-
-static void
-hmap_grow (struct fs_hmap *m)
-{
-  size_t nb = m->n_buckets ? m->n_buckets * 2 : 64;
-  struct fs_hentry **b = xcalloc (nb, sizeof *b);
-  size_t i;
-
-  for (i = 0; i < m->n_buckets; i++)
-    {
-      struct fs_hentry *e = m->buckets[i];
-
-      while (e)
-        {
-          struct fs_hentry *next = e->next;
-          size_t j = key_hash (e->key) & (nb - 1);
-
-          e->next = b[j];
-          b[j] = e;
-          e = next;
-        }
-    }
-  free (m->buckets);
-  m->buckets = b;
-  m->n_buckets = nb;
-}
-
-void
-fs_hmap_put (struct fs_hmap *m, struct fs_hentry *e)
-{
-  size_t j;
-
-  if (m->n >= m->n_buckets)
-    hmap_grow (m);
-  j = key_hash (e->key) & (m->n_buckets - 1);
-  e->next = m->buckets[j];
-  m->buckets[j] = e;
-  m->n++;
-}
-
-bool
-fs_hmap_del (struct fs_hmap *m, struct fs_hentry *e)
-{
-  struct fs_hentry **p;
-
-  if (m->n_buckets == 0)
-    return false;
-  for (p = &m->buckets[key_hash (e->key) & (m->n_buckets - 1)]; *p; p = &(*p)->next)
-    if (*p == e)
-      {
-        *p = e->next;
-        e->next = NULL;
-        m->n--;
-        return true;
-      }
-  return false;
-}
-
-void
-fs_hmap_release (struct fs_hmap *m, void (*free_entry) (struct fs_hentry *))
-{
-  size_t i;
-
-  for (i = 0; free_entry && i < m->n_buckets; i++)
-    {
-      struct fs_hentry *e = m->buckets[i];
-
-      while (e)
-        {
-          struct fs_hentry *next = e->next;
-
-          free_entry (e);
-          e = next;
-        }
-    }
-  free (m->buckets);
-  *m = (struct fs_hmap){ 0 };
-}
 
 /* ---- the filesystem ---- */
 
@@ -171,14 +56,8 @@ fs_unlock (struct fusefs *fs)
   (void) pthread_mutex_unlock (&fs->lock);
 }
 
-void
-fs_tmpname (struct fusefs *fs, char *buf, size_t len)
-{
-  snprintf (buf, len, "#sbx-%ld-%" PRIu64, (long) getpid (), ++fs->tmp_counter);
-}
-
 static size_t
-fd_budget (void)
+default_fd_budget (void)
 {
   struct rlimit rl;
 
@@ -287,7 +166,7 @@ fs_new (const struct fusefs_config *cfg, struct sbx_error **err)
   (void) pthread_mutex_init (&fs->fdlock, NULL);
   fs->lru.lru_next = fs->lru.lru_prev = &fs->lru;
   fs->data_lru.lru_next = fs->data_lru.lru_prev = &fs->data_lru;
-  fs->fd_budget = fd_budget ();
+  fs->fd_budget = default_fd_budget ();
   fs->data_budget = fs->fd_budget / 2;
   fs->timeout = cfg->timeout > 0 ? cfg->timeout : 86400.0;
   fs->volatile_upper = cfg->volatile_upper;

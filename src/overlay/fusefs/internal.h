@@ -29,11 +29,16 @@
 #include <sys/types.h>
 
 #include "overlay/fusefs/fusefs.h"
+#include "util/log.h"
 
 /* An internal invariant that does not hold: log it once per site and let
    the caller fail the request with EIO (STYLE.md B2: the server never
    aborts).  Usage: if (SBX_BUG_ON (x == NULL)) return -EIO;  */
-void fs_bug (const char *file, int line, const char *what);
+static inline void
+fs_bug (const char *file, int line, const char *what)
+{
+  sbx_error_log ("internal error at %s:%d: %s (the request fails with EIO)", file, line, what);
+}
 #define SBX_BUG_ON(cond) \
   (__builtin_expect (! ! (cond), 0) ? (fs_bug (__FILE__, __LINE__, #cond), true) : false)
 
@@ -44,7 +49,8 @@ struct fs_key
   ino_t ino;
 };
 
-/* A chained hash map keyed by struct fs_key; entries embed fs_hentry.  */
+/* A chained hash map keyed by struct fs_key; entries embed fs_hentry
+   (hmap.c).  */
 struct fs_hentry
 {
   struct fs_hentry *next;
@@ -222,37 +228,20 @@ struct fs_ctx
   gid_t gid;
 };
 
-/* ---- fs.c ---- */
-
-/* Build the layer stack from CFG (its fds are taken over, also on failure)
-   and the root node.  */
-struct fusefs *fs_new (const struct fusefs_config *cfg, struct sbx_error **err);
-void fs_free (struct fusefs *fs);
-void fs_lock (struct fusefs *fs);
-/* Release the lock, first closing directory fds over the budget.  */
-void fs_unlock (struct fusefs *fs);
-static inline void
-fs_unlock_cleanup (struct fusefs **fsp)
-{
-  if (*fsp)
-    fs_unlock (*fsp);
-}
-/* `cleanup_lock struct fusefs *locked = fs_locked (fs);` holds the big
-   lock until the end of the block.  */
-#define cleanup_lock __attribute__ ((cleanup (fs_unlock_cleanup), unused))
-static inline struct fusefs *
-fs_locked (struct fusefs *fs)
-{
-  fs_lock (fs);
-  return fs;
-}
-
-/* A fresh name for a temporary file in the work dir.  */
-void fs_tmpname (struct fusefs *fs, char *buf, size_t len);
-
 /* ---- node.c ---- */
 
-struct fs_node *node_get (struct fusefs *fs, uint64_t nodeid);
+/* Under the big lock or fdlock.  */
+static inline struct fs_node *
+node_get (struct fusefs *fs, uint64_t nodeid)
+{
+  uint32_t slot = (uint32_t) (nodeid & 0xffffffffu);
+  uint32_t gen = (uint32_t) (nodeid >> 32);
+
+  if (slot == 0 || slot >= fs->n_slots || fs->slots[slot] == NULL || fs->gens[slot] != gen)
+    return NULL;
+  return fs->slots[slot];
+}
+
 /* A new node with one internal reference, in the table (not yet in the key
    map).  NAME is copied; PARENT gets a reference.  */
 struct fs_node *node_new (struct fusefs *fs, struct fs_node *parent, const char *name, mode_t type,
@@ -303,14 +292,17 @@ bool node_is_merged (const struct fusefs *fs, const struct fs_node *n);
 /* Does directory N have a part in a lower layer (only with an upper)?  */
 bool node_has_lower (const struct fusefs *fs, const struct fs_node *n);
 
+/* An entry of directory N was added, removed or renamed: its listing
+   (fs_dir_listing), with the lookups made ahead in it, goes.  */
+void node_dir_changed (struct fusefs *fs, struct fs_node *n);
+void fs_dirlist_release (struct fs_dirlist *l);
+
 /* ---- data.c ---- */
 
 /* The fast path, fdlock only: a reference on node NODEID's data fd when it
    has one (writable when WRITE), else NULL: then take the big lock and
    call fs_data_open().  */
 struct fs_data *fs_data_get (struct fusefs *fs, uint64_t nodeid, bool write);
-/* Open N's data fd (copying N up first when WRITE); *OUT gets a reference.  */
-int fs_data_open (struct fusefs *fs, struct fs_node *n, bool write, struct fs_data **out);
 /* Give N the open fd FD (consumed); returns it with a reference.  */
 struct fs_data *fs_data_attach (struct fusefs *fs, struct fs_node *n, int fd, bool writable);
 void fs_data_put (struct fs_data *d);
@@ -377,12 +369,9 @@ int fs_dir_list (struct fusefs *fs, struct fs_node *n, struct fs_dirlist *out);
 /* The same, sorted by readdir offset and cached in N until the directory
    changes (node_dir_changed); valid until the lock is released.  */
 int fs_dir_listing (struct fusefs *fs, struct fs_node *n, const struct fs_dirlist **out);
-/* An entry of directory N was added, removed or renamed.  */
-void node_dir_changed (struct fusefs *fs, struct fs_node *n);
 /* The readdir offsets of "." and ".."; names get larger ones.  */
 #define FS_OFF_DOT 1
 #define FS_OFF_DOTDOT 2
-void fs_dirlist_release (struct fs_dirlist *l);
 /* The entry NAME of the sorted listing L, or NULL.  */
 struct fs_dirent *fs_dirlist_find (const struct fs_dirlist *l, const char *name);
 /* 1 when directory N has no visible entries, 0 when it has, or -errno.  */
@@ -409,6 +398,9 @@ bool fs_read_ahead_step (struct fusefs *fs, bool (*stop) (void *arg), void *arg)
 
 /* ---- copyup.c ---- */
 
+/* A fresh name for a temporary file in the work dir.  */
+void fs_tmpname (struct fusefs *fs, char *buf, size_t len);
+
 /* Make N live in the upper layer (its parents first), transactionally:
    temp in the work dir, data (FICLONE, copy_file_range, read/write),
    owner, mode, xattrs, times, then renameat.  A failure leaves the lower
@@ -417,6 +409,8 @@ bool fs_read_ahead_step (struct fusefs *fs, bool (*stop) (void *arg), void *arg)
    visible are linked to the copy.  Directories are copied up alone (their
    entries stay in the lowers).  */
 int fs_copy_up (struct fusefs *fs, struct fs_node *n, bool skip_data);
+/* Open N's data fd (copying N up first when WRITE); *OUT gets a reference.  */
+int fs_data_open (struct fusefs *fs, struct fs_node *n, bool write, struct fs_data **out);
 /* Copy up directory N and everything visible below it.  */
 int fs_copy_up_tree (struct fusefs *fs, struct fs_node *n);
 /* Copy the data of SRC (SIZE bytes) into DST, keeping holes.  */

@@ -104,18 +104,6 @@ fs_ino_forget_key (struct fusefs *fs, struct fs_key key)
 
 /* ---- the table ---- */
 
-/* Under the big lock or fdlock.  */
-struct fs_node *
-node_get (struct fusefs *fs, uint64_t nodeid)
-{
-  uint32_t slot = (uint32_t) (nodeid & 0xffffffffu);
-  uint32_t gen = (uint32_t) (nodeid >> 32);
-
-  if (slot == 0 || slot >= fs->n_slots || fs->slots[slot] == NULL || fs->gens[slot] != gen)
-    return NULL;
-  return fs->slots[slot];
-}
-
 static uint32_t
 slot_alloc (struct fusefs *fs)
 {
@@ -548,4 +536,34 @@ node_has_lower (const struct fusefs *fs, const struct fs_node *n)
     if (n->lfds[l] != LFD_ABSENT)
       return true;
   return false;
+}
+
+/* ---- what a node keeps: its listing ---- */
+
+void
+fs_dirlist_release (struct fs_dirlist *l)
+{
+  size_t i;
+
+  for (i = 0; i < l->n; i++)
+    {
+      free (l->ents[i].name);
+      if (l->ents[i].pre)
+        free (l->ents[i].pre->lfds);
+      free (l->ents[i].pre);
+    }
+  free (l->ents);
+  *l = (struct fs_dirlist){ 0 };
+}
+
+void
+node_dir_changed (struct fusefs *fs, struct fs_node *n)
+{
+  if (n->listing)
+    {
+      fs->n_pre -= n->listing->n_pre;
+      fs_dirlist_release (n->listing);
+      free (n->listing);
+      n->listing = NULL;
+    }
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "overlay/fusefs/fuse-api.h"
+#include "overlay/fusefs/fs.h"
 #include "overlay/fusefs/internal.h"
 #include "util/cleanup.h"
 #include "util/log.h"

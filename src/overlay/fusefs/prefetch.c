@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/fusefs/fs.h"
 #include "overlay/fusefs/internal.h"
 #include "util/cleanup.h"
 #include "util/log.h"

@@ -22,6 +22,7 @@
 #include <pthread.h>
 
 #include "overlay/fusefs/fuse-api.h"
+#include "overlay/fusefs/fs.h"
 #include "overlay/fusefs/internal.h"
 #include "util/cleanup.h"
 #include "util/error.h"
