@@ -33,8 +33,9 @@ int sbx_fd_move_above (int fd, int min_fd, struct sbx_error **err);
 void sbx_close_fds_except (int *keep, size_t n);
 
 /* Grow this process's descriptor table to hold at least N descriptors
-   (the kernel rounds up; at most RLIMIT_NOFILE's soft limit).  Call it while the process has one
-   thread: the kernel grows the table of a process with several threads only after an RCU grace
-   period (expand_fdtable), milliseconds during which the growing thread waits, once per doubling.
- */
+   (at most RLIMIT_NOFILE's soft limit; the kernel may round up).  Call it
+   while the process has one thread: the kernel grows the table of a
+   process with several threads only after an RCU grace period
+   (expand_fdtable), milliseconds that the thread needing the descriptor
+   waits, at every doubling.  */
 void sbx_fd_table_reserve (unsigned n);
