@@ -38,12 +38,21 @@ lowest_free (void)
 
 TEST (fd_table_reserve_grows_the_table_and_holds_nothing)
 {
+  struct rlimit rl;
   int low = lowest_free ();
+  long want = 4096;
 
   ASSERT_TRUE (low >= 0);
-  ASSERT_TRUE (fd_table_size () < 4096);
+  /* Up to the hard limit, as the fuse server does first.  */
+  ASSERT_EQ (getrlimit (RLIMIT_NOFILE, &rl), 0);
+  rl.rlim_cur = rl.rlim_max;
+  ASSERT_EQ (setrlimit (RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_cur != RLIM_INFINITY && (long) rl.rlim_cur < want)
+    want = (long) rl.rlim_cur;
+  if (fd_table_size () >= want)
+    SKIP ("the hard limit on descriptors is no larger than the table already is");
   sbx_fd_table_reserve (4096);
-  ASSERT_TRUE (fd_table_size () >= 4096);
+  ASSERT_TRUE (fd_table_size () >= want);
   /* Nothing stays open: the next descriptor is the one before.  */
   ASSERT_EQ (lowest_free (), low);
 }
