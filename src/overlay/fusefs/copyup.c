@@ -11,7 +11,10 @@
 
    The lower file is only ever read.  Until step 4 the upper layer does not
    change, and step 4 is atomic.  The node keeps its nodeid and its reported
-   inode number; only its backing object changes (node_rekey).  */
+   inode number; only its backing object changes (node_rekey).
+
+   Opening a node's data fd (fs_data_open) is here too: the first write to
+   a lower file is what copies it up.  */
 #define SBX_LOG_MODULE "fusefs"
 #include <errno.h>
 #include <fcntl.h>
