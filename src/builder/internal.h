@@ -3,6 +3,7 @@
 
 /* Shared by the files of src/builder/ and its unit tests only.  */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -62,6 +63,10 @@ int build_kw_lookup (const char *word, size_t len, enum sbx_build_kw *out);
 int build_parse_line (const char *file, char escape, struct build_line *l, bool inner,
                       struct sbx_build_node *node, char ***notes, struct sbx_error **err);
 void build_node_release (struct sbx_build_node *n);
+/* "FILE:LINE: KW: message" for node N (EINVAL), the one shape of every
+   Dockerfile error, from the parser and the planner alike.  */
+int build_node_verr (const char *file, const struct sbx_build_node *n, struct sbx_error **err,
+                     const char *fmt, va_list ap) __attribute__ ((format (printf, 4, 0)));
 /* A Go duration ("1m30s", "500ms", "0") in nanoseconds.  */
 int build_parse_duration (const char *s, int64_t *out);
 /* Flag NAME of N (the first, for repeated flags), or NULL.  */

@@ -112,19 +112,27 @@ struct pctx
 static int node_err (const struct pctx *c, struct sbx_error **err, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
-/* "FILE:LINE: KW: message", the one shape of every parse error.  */
+int
+build_node_verr (const char *file, const struct sbx_build_node *n, struct sbx_error **err,
+                 const char *fmt, va_list ap)
+{
+  cleanup_free char *msg = NULL;
+
+  if (vasprintf (&msg, fmt, ap) < 0)
+    xoom ();
+  return sbx_err (err, EINVAL, "%s:%u: %s: %s", file, n->line, sbx_build_kw_name (n->kw), msg);
+}
+
 static int
 node_err (const struct pctx *c, struct sbx_error **err, const char *fmt, ...)
 {
-  cleanup_free char *msg = NULL;
   va_list ap;
+  int r;
 
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    xoom ();
+  r = build_node_verr (c->file, c->node, err, fmt, ap);
   va_end (ap);
-  return sbx_err (err, EINVAL, "%s:%u: %s: %s", c->file, c->node->line,
-                  sbx_build_kw_name (c->node->kw), msg);
+  return r;
 }
 
 static void

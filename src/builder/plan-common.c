@@ -37,15 +37,13 @@ int
 plan_node_err (const struct planner *pl, const struct sbx_build_node *n, struct sbx_error **err,
                const char *fmt, ...)
 {
-  cleanup_free char *msg = NULL;
   va_list ap;
+  int r;
 
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    xoom ();
+  r = build_node_verr (pl->ast->file, n, err, fmt, ap);
   va_end (ap);
-  return sbx_err (err, EINVAL, "%s:%u: %s: %s", pl->ast->file, n->line, sbx_build_kw_name (n->kw),
-                  msg);
+  return r;
 }
 
 int
